@@ -1,0 +1,1 @@
+"""The ingestion path: extract, chunk, embed, upsert, record."""

@@ -1,0 +1,95 @@
+"""Type detection and text extraction."""
+
+from __future__ import annotations
+
+import pydoc_data.topics
+import pytest
+
+from llmops.errors import DocumentError
+from llmops.ingest.extract import detect_type, extract
+from tests.ingest import documents
+
+
+def test_reference_text_keeps_underlined_headings() -> None:
+    """A pydoc topic's underlined title becomes the heading of its text."""
+    result = extract("topics/assert.txt", pydoc_data.topics.topics["assert"].encode())
+    assert result.content_type == "text"
+    assert result.sections[0].heading == 'The "assert" statement'
+    assert "assert_stmt" in result.sections[0].text
+
+
+def test_markdown_heading_path_is_kept() -> None:
+    """Markdown sections carry the path of headings above them."""
+    text = "# Guide\n\nintro\n\n## Install\n\nrun pip\n\n```\n# not a heading\n```\n"
+    result = extract("guide.md", text.encode())
+    assert [s.heading for s in result.sections] == ["Guide", "Guide > Install"]
+    assert "# not a heading" in result.sections[1].text
+
+
+def test_html_drops_scripts_and_uses_headings() -> None:
+    """HTML text is read without scripts, under its h1/h2 headings."""
+    html = (
+        "<html><head><title>T</title><script>var x = 'secret';</script></head>"
+        "<body><h1>Top</h1><p>alpha <b>beta</b></p><h2>Sub</h2><p>gamma</p></body>"
+        "</html>"
+    )
+    result = extract("page.html", html.encode())
+    assert [s.heading for s in result.sections] == ["Top", "Top > Sub"]
+    assert "alpha beta" in result.sections[0].text
+    assert all("secret" not in s.text for s in result.sections)
+
+
+def test_pdf_text_layer_is_extracted_per_page() -> None:
+    """Each page of a PDF with a text layer yields its text."""
+    data = documents.pdf_with_text(["first page words", "second page words"])
+    result = extract("report.pdf", data)
+    assert result.content_type == "pdf"
+    assert [s.text for s in result.sections] == ["first page words", "second page words"]
+    assert result.sections[1].heading == "page 2"
+
+
+def test_pdf_without_text_layer_fails_with_reason() -> None:
+    """A scanned PDF with no text layer is refused, saying OCR is needed."""
+    with pytest.raises(DocumentError, match="no text layer.*OCR"):
+        extract("scan.pdf", documents.pdf_without_text(3))
+
+
+def test_docx_headings_become_sections() -> None:
+    """A Word document's Heading styles start sections."""
+    data = documents.docx([("Policy", "Travel is booked early."), ("Scope", "Everyone.")])
+    result = extract("policy.docx", data)
+    assert result.content_type == "docx"
+    assert [(s.heading, s.text) for s in result.sections] == [
+        ("Policy", "Travel is booked early."),
+        ("Scope", "Everyone."),
+    ]
+
+
+def test_binary_named_as_text_is_refused() -> None:
+    """Bytes with NULs under a .txt name fail, naming the problem."""
+    with pytest.raises(DocumentError, match="binary"):
+        extract("notes.txt", b"\x7fELF\x02\x01\x01\x00\x00\x00" * 50)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "note"),
+    [("cp1252", "decoded as cp1252"), ("utf-16", "decoded as utf-16 (byte-order mark)")],
+)
+def test_legacy_encodings_are_decoded_and_noted(encoding: str, note: str) -> None:
+    """cp1252 and UTF-16 text is read correctly, and how it was read is noted."""
+    text = "Crème brûlée and café au lait are on the menu, naïvely priced at 5€."
+    result = extract("menu.txt", text.encode(encoding))
+    assert result.sections[0].text == text
+    assert result.notes == [note]
+
+
+def test_zip_that_is_not_docx_is_refused() -> None:
+    """A ZIP archive is not taken for a Word document."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "hello")
+    with pytest.raises(DocumentError, match="ZIP archive"):
+        detect_type("bundle.docx", buffer.getvalue())
