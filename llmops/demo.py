@@ -1,0 +1,93 @@
+"""The main job on real documents: ingest a corpus, then search it.
+
+By default the corpus is Python's own reference documentation as bundled
+with the interpreter (``pydoc_data.topics``, one file per topic), plus any
+PDF, HTML or Markdown found under ``--docs DIR``. Everything runs through the
+same path as production: files are uploaded to the docs bucket, the storage
+emulator emits events, the relay delivers them as CloudEvents to the
+ingestion function, and the searches read what the function indexed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+DOC_SUFFIXES = (".pdf", ".html", ".htm", ".md", ".markdown", ".docx")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A question and the topics whose text answers it."""
+
+    question: str
+    answers: tuple[str, ...]
+
+
+PROBES = (
+    Probe(
+        "How do I run cleanup code whether or not an exception was raised?",
+        ("topics/try.txt", "topics/exceptions.txt"),
+    ),
+    Probe(
+        "What methods must an object define to be used in a with statement?",
+        ("topics/context-managers.txt", "topics/with.txt"),
+    ),
+    Probe(
+        "When are default parameter values of a function evaluated?",
+        ("topics/function.txt",),
+    ),
+    Probe(
+        "How do I format a number with a thousands separator in an f-string?",
+        ("topics/formatstrings.txt", "topics/strings.txt"),
+    ),
+    Probe(
+        "How does a generator function pause and resume with yield?",
+        ("topics/yield.txt", "topics/typesfunctions.txt", "topics/function.txt"),
+    ),
+)
+
+
+def write_reference_topics(folder: Path) -> list[Path]:
+    """Write each pydoc topic as ``topics/<name>.txt`` under ``folder``."""
+    import pydoc_data.topics
+
+    topics = folder / "topics"
+    topics.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in sorted(pydoc_data.topics.topics.items()):
+        path = topics / f"{name}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def extra_documents(docs: Path) -> list[tuple[Path, str]]:
+    """(file, object name) for the PDF, HTML, Markdown and Word files under docs."""
+    files = sorted(
+        p for p in docs.rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES
+    )
+    return [(p, "docs/" + p.relative_to(docs).as_posix()) for p in files]
+
+
+@contextmanager
+def corpus(docs: Path | None) -> Iterator[list[tuple[Path, str]]]:
+    """The files of the main job's corpus, with their object names."""
+    with tempfile.TemporaryDirectory(prefix="llmops-corpus-") as tmp:
+        root = Path(tmp)
+        files = [(p, p.relative_to(root).as_posix()) for p in write_reference_topics(root)]
+        if docs is not None:
+            files += extra_documents(docs)
+        yield files
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start

@@ -1,0 +1,180 @@
+"""The pipeline's event semantics, on recording in-memory backends."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmops.chunk_store import ChunkStore, document_key
+from llmops.contract import EVENT_DELETED, EVENT_FINALIZED, TABLE_INGESTION_EVENTS
+from llmops.errors import ConfigError, TransientError
+from llmops.ingest.chunking import ChunkingConfig
+from llmops.ingest.events import ObjectEvent
+from llmops.ingest.pipeline import IngestionPipeline, request_batches
+from llmops.retrieval import Retriever
+from tests.ingest.fakes import HashEmbedder, MemoryIndex, MemoryObjectStore, MemoryTables
+
+DOCS, CHUNKS = "docs", "chunks"
+
+
+@pytest.fixture
+def world():  # noqa: ANN201 - a namespace of the fakes and the pipeline
+    class World:
+        objects = MemoryObjectStore()
+        tables = MemoryTables()
+        embedder = HashEmbedder()
+        index = MemoryIndex(64)
+        chunks = ChunkStore(objects, CHUNKS)
+        pipeline = IngestionPipeline(
+            docs_bucket=DOCS,
+            objects=objects,
+            chunks=chunks,
+            embedder=embedder,
+            index=index,
+            tables=tables,
+            chunking=ChunkingConfig(max_tokens=40, overlap=5),
+        )
+
+        def upload(self, name: str, text: str | bytes) -> ObjectEvent:
+            data = text.encode() if isinstance(text, str) else text
+            generation = self.objects.write(DOCS, name, data, content_type="text/plain")
+            return ObjectEvent("e-%d" % generation, EVENT_FINALIZED, DOCS, name, generation, len(data))
+
+        def rows(self) -> list[dict]:
+            return self.tables.rows.get(TABLE_INGESTION_EVENTS, [])
+
+        def ids(self, name: str) -> list[str]:
+            key = document_key(DOCS, name)
+            return sorted(i for i in self.index.points if i.startswith(key))
+
+    return World()
+
+
+def long_text(word: str, sentences: int) -> str:
+    return " ".join(f"{word} sentence {i} is here." for i in range(sentences))
+
+
+def test_duplicate_delivery_adds_nothing(world) -> None:  # noqa: ANN001
+    """Handling the same event twice upserts once and writes one done row."""
+    event = world.upload("a.txt", long_text("alpha", 30))
+    world.pipeline.handle(event)
+    before = (list(world.index.points), list(world.embedder.requests))
+    second = world.pipeline.handle(event)
+    assert second.status == "skipped" and not second.recorded
+    assert (list(world.index.points), list(world.embedder.requests)) == before
+    assert [r["status"] for r in world.rows()] == ["done"]
+
+
+def test_overwrite_with_fewer_chunks_retires_the_old_generation(world) -> None:  # noqa: ANN001
+    """After an overwrite only the new generation's datapoints remain."""
+    first = world.upload("a.txt", long_text("alpha", 60))
+    world.pipeline.handle(first)
+    old = world.ids("a.txt")
+    second = world.upload("a.txt", "just one short line about beta")
+    outcome = world.pipeline.handle(second)
+    assert outcome.status == "done" and outcome.removed_datapoints == len(old) > 1
+    assert world.ids("a.txt") == [f"{document_key(DOCS, 'a.txt')}-{second.generation}-0"]
+    retriever = Retriever(world.embedder, world.index, world.chunks)
+    assert {h.chunk.generation for h in retriever.search("alpha sentence", k=10)} == {
+        second.generation
+    }
+
+
+def test_stale_finalize_after_newer_generation_is_dropped(world) -> None:  # noqa: ANN001
+    """An older generation's event arriving late leaves the newer one indexed."""
+    first = world.upload("a.txt", long_text("alpha", 20))
+    second = world.upload("a.txt", long_text("beta", 20))
+    world.pipeline.handle(second)
+    late = world.pipeline.handle(first)
+    assert late.status == "skipped" and "superseded" in (late.reason or "")
+    assert all(f"-{second.generation}-" in i for i in world.ids("a.txt"))
+
+
+def test_delete_of_replaced_generation_keeps_the_new_one(world) -> None:  # noqa: ANN001
+    """The delete event an overwrite sends for the old generation removes nothing."""
+    first = world.upload("a.txt", long_text("alpha", 20))
+    world.pipeline.handle(first)
+    second = world.upload("a.txt", long_text("beta", 20))
+    world.pipeline.handle(second)
+    gone = ObjectEvent("d1", EVENT_DELETED, DOCS, "a.txt", first.generation, 0)
+    assert world.pipeline.handle(gone).status == "skipped"
+    assert world.ids("a.txt")
+
+
+def test_delete_removes_every_datapoint_and_the_text(world) -> None:  # noqa: ANN001
+    """Deleting the indexed generation leaves no datapoint, chunk file or manifest."""
+    event = world.upload("a.txt", long_text("alpha", 40))
+    world.pipeline.handle(event)
+    world.objects.delete(DOCS, "a.txt")
+    outcome = world.pipeline.handle(
+        ObjectEvent("d2", EVENT_DELETED, DOCS, "a.txt", event.generation, 0)
+    )
+    assert outcome.status == "deleted" and outcome.removed_datapoints > 0
+    assert world.ids("a.txt") == []
+    assert world.objects.list(CHUNKS) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status", "reason"),
+    [
+        ("empty.txt", b"", "skipped", "empty object"),
+        ("folder/", b"", "skipped", "folder placeholder"),
+        ("x.txt", b"\x00\x01\x02binary" * 100, "failed", "binary"),
+    ],
+)
+def test_unusable_objects_get_a_reason_and_no_embedding(  # noqa: PLR0913
+    world, name: str, data: bytes, status: str, reason: str  # noqa: ANN001
+) -> None:
+    """Empty objects, folder placeholders and binary text are recorded, not embedded."""
+    outcome = world.pipeline.handle(world.upload(name, data))
+    assert outcome.status == status and reason in (outcome.reason or "")
+    assert world.embedder.requests == [] and world.index.points == {}
+    assert world.rows()[-1]["reason"] == outcome.reason
+
+
+def test_transient_embedder_error_propagates_and_records_nothing(world) -> None:  # noqa: ANN001
+    """A 429/503 from the embedder raises so the platform retries; no row yet."""
+    world.embedder.fail_with = TransientError("429 quota")
+    with pytest.raises(TransientError):
+        world.pipeline.handle(world.upload("a.txt", long_text("alpha", 5)))
+    assert world.rows() == [] and world.index.points == {}
+
+
+def test_dimension_mismatch_stops_before_any_upsert(world) -> None:  # noqa: ANN001
+    """An index of another dimension fails with a configuration error first."""
+    world.pipeline._index = MemoryIndex(128)  # noqa: SLF001 - swap the index only
+    with pytest.raises(ConfigError, match="64 dimensions but the vector index has 128"):
+        world.pipeline.handle(world.upload("a.txt", long_text("alpha", 5)))
+    assert world.pipeline._index.calls == []  # noqa: SLF001
+
+
+def test_requests_respect_batch_and_token_limits() -> None:
+    """Request batches never exceed the model's input or token limits."""
+    model = HashEmbedder(max_batch=4).model
+    counts = [1000, 3000, 200, 200, 200, 200, 200, 4096, 1]
+    batches = list(request_batches(counts, model))
+    assert [i for a, b in batches for i in range(a, b)] == list(range(len(counts)))
+    for start, end in batches:
+        assert end - start <= 4
+        assert end - start == 1 or sum(counts[start:end]) <= model.max_tokens_per_request
+
+
+def test_writes_never_touch_the_docs_bucket(world) -> None:  # noqa: ANN001
+    """Everything the pipeline writes goes to the chunks bucket."""
+    world.objects.writes.clear()
+    world.pipeline.handle(world.upload("a.txt", long_text("alpha", 30)))
+    assert [b for b, _ in world.objects.writes if b == DOCS] == [DOCS]  # the upload
+    assert {b for b, _ in world.objects.writes[1:]} == {CHUNKS}
+
+
+def test_same_bucket_for_docs_and_chunks_is_refused() -> None:
+    """A chunks bucket equal to the docs bucket is a configuration error."""
+    objects = MemoryObjectStore()
+    with pytest.raises(ConfigError, match="LLMOPS_CHUNKS_BUCKET"):
+        IngestionPipeline(
+            docs_bucket=DOCS,
+            objects=objects,
+            chunks=ChunkStore(objects, DOCS),
+            embedder=HashEmbedder(),
+            index=MemoryIndex(64),
+            tables=MemoryTables(),
+        )
