@@ -52,6 +52,8 @@ class Manifest:
     content_type: str
     use_case: str
     embedding_model: str
+    # Whether the generation's done row reached the ingestion-events table.
+    recorded: bool = False
 
     @property
     def doc_key(self) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -72,6 +72,9 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     # A duplicate delivery writes no second row.
     recorded: bool = True
+    # The manifest committed for a done generation, and its object generation,
+    # to be marked once the row is stored.
+    manifest: tuple[Manifest, int] | None = None
 
     def row(self, embedding_model: str) -> dict[str, Any]:
         return {
@@ -202,6 +205,15 @@ class IngestionPipeline:
 
         manifest, manifest_generation = self._chunks.manifest(event.bucket, event.name)
         if manifest and manifest.generation == event.generation:
+            if not manifest.recorded:
+                # Indexed, but the done row was lost (the delivery failed after
+                # the commit): record it now instead of indexing again.
+                outcome.content_type = manifest.content_type
+                outcome.chunk_count = manifest.chunk_count
+                outcome.use_case = manifest.use_case
+                outcome.reason = "recorded on redelivery"
+                outcome.manifest = (manifest, manifest_generation)
+                return outcome
             outcome.status, outcome.recorded = "skipped", False
             outcome.reason = "generation already ingested (duplicate delivery)"
             return outcome
@@ -316,10 +328,11 @@ class IngestionPipeline:
                 outcome.reason = "generation already ingested (concurrent delivery)"
                 return removed
             try:
-                self._chunks.write_manifest(new, if_generation_match=old_generation)
+                written = self._chunks.write_manifest(new, if_generation_match=old_generation)
             except ConflictError:
                 old, old_generation = self._chunks.manifest(new.bucket, new.object)
                 continue
+            outcome.manifest = (new, written)
             if old:
                 removed += self._retire(old)
             return removed
@@ -432,10 +445,18 @@ class IngestionPipeline:
             "ms": round(outcome.timings.get("total", 0.0), 1),
         }
         logger.info(f"ingest.{outcome.event.kind}.{outcome.status}", extra={"fields": fields})
-        if outcome.recorded:
-            self._tables.insert(
-                TABLE_INGESTION_EVENTS, [outcome.row(self._embedder.model.name)]
-            )
+        if not outcome.recorded:
+            return
+        self._tables.insert(TABLE_INGESTION_EVENTS, [outcome.row(self._embedder.model.name)])
+        if outcome.status == "done" and outcome.manifest is not None:
+            manifest, generation = outcome.manifest
+            try:
+                self._chunks.write_manifest(
+                    replace(manifest, recorded=True), if_generation_match=generation
+                )
+            except ConflictError:
+                # A newer generation committed meanwhile; its own row follows.
+                pass
 
 
 def source_prefix(name: str) -> str:

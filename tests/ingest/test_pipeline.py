@@ -178,3 +178,23 @@ def test_same_bucket_for_docs_and_chunks_is_refused() -> None:
             index=MemoryIndex(64),
             tables=MemoryTables(),
         )
+
+
+def test_done_row_lost_with_the_delivery_is_written_on_redelivery(world) -> None:  # noqa: ANN001
+    """If the row insert fails after indexing, the retry records it without re-indexing."""
+    event = world.upload("a.txt", long_text("alpha", 30))
+    failing = world.tables.insert
+
+    def broken(table, rows):  # noqa: ANN001, ANN202
+        raise TransientError("503 from BigQuery")
+
+    world.tables.insert = broken
+    with pytest.raises(TransientError):
+        world.pipeline.handle(event)
+    world.tables.insert = failing
+    requests = list(world.embedder.requests)
+    outcome = world.pipeline.handle(event)
+    assert outcome.status == "done" and world.embedder.requests == requests
+    assert [r["status"] for r in world.rows()] == ["done"]
+    assert world.pipeline.handle(event).recorded is False
+    assert [r["status"] for r in world.rows()] == ["done"]
