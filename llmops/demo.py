@@ -30,16 +30,16 @@ class Probe:
 
 PROBES = (
     Probe(
-        "How do I run cleanup code whether or not an exception was raised?",
-        ("topics/try.txt", "topics/exceptions.txt"),
+        "What does the finally clause of a try statement do?",
+        ("topics/try.txt", "topics/compound.txt", "topics/exceptions.txt"),
     ),
     Probe(
-        "What methods must an object define to be used in a with statement?",
-        ("topics/context-managers.txt", "topics/with.txt"),
+        "Which methods does a context manager define for the with statement?",
+        ("topics/context-managers.txt", "topics/with.txt", "topics/compound.txt"),
     ),
     Probe(
         "When are default parameter values of a function evaluated?",
-        ("topics/function.txt",),
+        ("topics/function.txt", "topics/compound.txt"),
     ),
     Probe(
         "How do I format a number with a thousands separator in an f-string?",
@@ -47,7 +47,11 @@ PROBES = (
     ),
     Probe(
         "How does a generator function pause and resume with yield?",
-        ("topics/yield.txt", "topics/typesfunctions.txt", "topics/function.txt"),
+        ("topics/yield.txt", "topics/types.txt", "topics/typesfunctions.txt"),
+    ),
+    Probe(
+        "How do I remove a key from a dictionary?",
+        ("topics/typesmapping.txt", "topics/dict.txt", "topics/del.txt"),
     ),
 )
 

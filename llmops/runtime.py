@@ -14,6 +14,13 @@ from llmops.chunk_store import ChunkStore
 from llmops.contract import ENV_STORAGE_EMULATOR_HOST
 from llmops.ingest.chunking import ChunkingConfig
 from llmops.ingest.pipeline import IngestionPipeline
+from llmops.protection import (
+    DlpRedactor,
+    InjectionDetector,
+    OfflineRedactor,
+    RedactionPolicy,
+    Redactor,
+)
 from llmops.retrieval import Retriever
 from llmops.settings import Settings
 
@@ -57,13 +64,7 @@ def embedder(settings: Settings) -> Embedder:
         return _local_embedder(settings.embedding_model.name)
     from llmops.backends.vertex_embeddings import VertexEmbedder
 
-    return VertexEmbedder(
-        project=settings.project or "",
-        location=settings.location or "",
-        model=settings.embedding_model.name,
-        dimensions=settings.embedding_dimensions,
-        api_endpoint=settings.vertex_endpoint,
-    )
+    return VertexEmbedder.from_settings(settings)
 
 
 def vector_index(settings: Settings, *, create_dimensions: int | None = None) -> VectorIndex:
@@ -77,14 +78,7 @@ def vector_index(settings: Settings, *, create_dimensions: int | None = None) ->
         return index
     from llmops.backends.vertex_vector_search import VertexVectorIndex
 
-    return VertexVectorIndex(
-        project=settings.project or "",
-        location=settings.location or "",
-        index=settings.vector_index or "",
-        index_endpoint=settings.index_endpoint or "",
-        deployed_index_id=settings.deployed_index_id or "",
-        api_endpoint=settings.vertex_endpoint,
-    )
+    return VertexVectorIndex.from_settings(settings, match_endpoint=settings.match_endpoint)
 
 
 def chunk_store(settings: Settings, objects: ObjectStore | None = None) -> ChunkStore:
@@ -95,13 +89,15 @@ def build_pipeline(settings: Settings) -> IngestionPipeline:
     """The ingestion pipeline with the backends the settings name."""
     objects = object_store(settings)
     model = embedder(settings)
-    redactor, scanner = _protection(settings)
+    redactor, scanner = protection(settings)
     return IngestionPipeline(
         docs_bucket=settings.docs_bucket,
         objects=objects,
         chunks=chunk_store(settings, objects),
         embedder=model,
-        index=vector_index(settings),
+        # A Milvus collection is created on first use, sized for the embedder;
+        # a Vector Search index is provisioned by infra/.
+        index=vector_index(settings, create_dimensions=settings.embedding_dimensions),
         tables=table_store(settings),
         chunking=ChunkingConfig.for_model(
             model.model.max_input_tokens, settings.chunk_tokens, settings.chunk_overlap
@@ -117,6 +113,23 @@ def build_retriever(settings: Settings) -> Retriever:
     return Retriever(embedder(settings), vector_index(settings), chunk_store(settings))
 
 
-def _protection(settings: Settings) -> tuple[object | None, object | None]:
-    # Wired once the protection package lands; until then neither is applied.
-    return None, None
+def protection(settings: Settings) -> tuple[Redactor | None, InjectionDetector]:
+    """The redactor the settings ask for (None when off) and the detector."""
+    detector = InjectionDetector()
+    if not settings.pii_redaction:
+        return None, detector
+    policy = RedactionPolicy.parse(settings.pii_policy or "*=mask", hash_key=settings.pii_hash_key)
+    if settings.dlp_inspect_template and settings.dlp_deidentify_template:
+        from google.cloud import dlp_v2
+
+        return (
+            DlpRedactor(
+                dlp_v2.DlpServiceClient(),
+                project=settings.project or "",
+                location=settings.location or "global",
+                inspect_template=settings.dlp_inspect_template,
+                deidentify_template=settings.dlp_deidentify_template,
+            ),
+            detector,
+        )
+    return OfflineRedactor(policy, phone_region=settings.pii_phone_region), detector

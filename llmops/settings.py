@@ -62,6 +62,7 @@ class Settings:
     vector_index: str | None = None
     index_endpoint: str | None = None
     deployed_index_id: str | None = None
+    match_endpoint: str | None = None
     milvus_uri: str | None = None
     milvus_collection: str = "llmops_chunks"
     bigquery_endpoint: str | None = None
@@ -72,6 +73,11 @@ class Settings:
     log_content: bool = False
     pii_redaction: bool = False
     data_classification: str = "internal"
+    pii_policy: str = ""
+    pii_hash_key: str | None = None
+    pii_phone_region: str = "US"
+    dlp_inspect_template: str | None = None
+    dlp_deidentify_template: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +118,13 @@ class Settings:
                 f"{c.ENV_VECTOR_BACKEND} must be one of "
                 f"{', '.join(c.VECTOR_BACKENDS)}, got {vector_backend!r}"
             )
+        classification = (env.get(c.ENV_DATA_CLASSIFICATION) or "internal").lower()
+        if classification not in c.DATA_CLASSIFICATIONS:
+            raise ConfigError(
+                f"{c.ENV_DATA_CLASSIFICATION} must be one of "
+                f"{', '.join(c.DATA_CLASSIFICATIONS)}, got {classification!r}; set "
+                "llmops:dataClassification"
+            )
         settings = cls(
             docs_bucket=_required(
                 env, c.ENV_DOCS_BUCKET, "name the bucket whose uploads are ingested"
@@ -132,6 +145,7 @@ class Settings:
             vector_index=env.get(c.ENV_VECTOR_INDEX) or None,
             index_endpoint=env.get(c.ENV_INDEX_ENDPOINT) or None,
             deployed_index_id=env.get(c.ENV_DEPLOYED_INDEX_ID) or None,
+            match_endpoint=env.get(c.ENV_MATCH_ENDPOINT) or None,
             milvus_uri=env.get(c.ENV_MILVUS_URI) or None,
             milvus_collection=env.get(c.ENV_MILVUS_COLLECTION) or "llmops_chunks",
             bigquery_endpoint=env.get(c.ENV_BIGQUERY_ENDPOINT) or None,
@@ -143,13 +157,25 @@ class Settings:
             )
             or DEFAULT_MAX_DOCUMENT_BYTES,
             log_content=_flag(env, c.ENV_LOG_CONTENT),
-            pii_redaction=_flag(env, c.ENV_PII_REDACTION),
-            data_classification=env.get(c.ENV_DATA_CLASSIFICATION) or "internal",
+            pii_redaction=_flag(env, c.ENV_PII_REDACTION)
+            or classification in c.REDACTING_CLASSIFICATIONS,
+            data_classification=classification,
+            pii_policy=env.get(c.ENV_PII_POLICY, "").strip(),
+            pii_hash_key=env.get(c.ENV_PII_HASH_KEY) or None,
+            pii_phone_region=env.get(c.ENV_PII_PHONE_REGION) or "US",
+            dlp_inspect_template=env.get(c.ENV_DLP_INSPECT_TEMPLATE) or None,
+            dlp_deidentify_template=env.get(c.ENV_DLP_DEIDENTIFY_TEMPLATE) or None,
         )
         settings._check_backends()
         return settings
 
     def _check_backends(self) -> None:
+        if bool(self.dlp_inspect_template) != bool(self.dlp_deidentify_template):
+            raise ConfigError(
+                f"set both {c.ENV_DLP_INSPECT_TEMPLATE} and "
+                f"{c.ENV_DLP_DEIDENTIFY_TEMPLATE} to redact with Cloud DLP, or "
+                "neither to use the offline recognizers"
+            )
         if self.vector_backend == "vertex":
             for key, value in (
                 (c.ENV_VECTOR_INDEX, self.vector_index),

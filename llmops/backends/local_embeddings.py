@@ -73,7 +73,12 @@ class LocalEmbedder:
             if self._encoder is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()
+                transformers_logging.set_verbosity_error()
 
                 self._encoder = SentenceTransformer(str(self._path), device="cpu")
                 logger.info("embedder.loaded", extra={"fields": {"model": self.model.name}})

@@ -34,7 +34,7 @@ from llmops.contract import (
 from llmops.errors import ConfigError, ConflictError, DocumentError, NotFoundError
 from llmops.ingest.chunking import Chunk, Chunker, ChunkingConfig
 from llmops.ingest.events import ObjectEvent
-from llmops.ingest.extract import Section, extract
+from llmops.ingest.extract import Section, decode_text, extract
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class TextRedactor(Protocol):
 class GuardrailScanner(Protocol):
     """Flags text that carries, for example, prompt-injection patterns."""
 
-    def scan(self, text: str) -> list[str]: ...
+    def scan(self, text: str, *, html: str | None = None) -> list[str]: ...
 
 
 @dataclass
@@ -186,10 +186,16 @@ class IngestionPipeline:
 
     def handle(self, event: ObjectEvent) -> Outcome:
         """Handle one event and record its outcome (unless a duplicate)."""
-        if event.kind == "finalized":
-            outcome = self._finalized(event)
-        else:
-            outcome = self._deleted(event)
+        try:
+            if event.kind == "finalized":
+                outcome = self._finalized(event)
+            else:
+                outcome = self._deleted(event)
+        except ConfigError as error:
+            # Say why in the table too, then ask for redelivery: once the
+            # configuration is fixed, the retried event goes through.
+            self._record(Outcome(event, "failed", reason=f"configuration: {error}"))
+            raise
         self._record(outcome)
         return outcome
 
@@ -242,7 +248,12 @@ class IngestionPipeline:
         try:
             with clock.step("extract"):
                 extracted = extract(event.name, stored.data, stored.content_type)
-                sections = self._protect(extracted.sections, outcome)
+                html = (
+                    decode_text(stored.data, "html")[0]
+                    if extracted.content_type == "html"
+                    else None
+                )
+                sections = self._protect(extracted.sections, outcome, html)
         except DocumentError as error:
             outcome.status, outcome.reason = error.status, error.reason
             return outcome
@@ -389,13 +400,13 @@ class IngestionPipeline:
     def _use_case(self, event: ObjectEvent) -> str:
         return event.metadata.get(METADATA_USE_CASE) or self._default_use_case
 
-    def _protect(self, sections: list[Section], outcome: Outcome) -> list[Section]:
-        """Redact personal data and flag guardrails before anything is chunked."""
+    def _protect(
+        self, sections: list[Section], outcome: Outcome, html: str | None
+    ) -> list[Section]:
+        """Flag guardrails and redact personal data before anything is chunked."""
         if self._scanner is not None:
-            flags: set[str] = set()
-            for section in sections:
-                flags.update(self._scanner.scan(section.text))
-            outcome.guardrails = sorted(flags)
+            text = "\n\n".join(s.text for s in sections)
+            outcome.guardrails = sorted(set(self._scanner.scan(text, html=html)))
         if self._redactor is None:
             return sections
         protected = []
