@@ -85,6 +85,8 @@ OUTPUT_INDEX_ENDPOINT = "indexEndpoint"
 OUTPUT_DEPLOYED_INDEX_ID = "deployedIndexId"
 OUTPUT_EMBEDDING_MODEL = "embeddingModel"
 OUTPUT_EMBEDDING_DIMENSIONS = "embeddingDimensions"
+OUTPUT_PIPELINE_SERVICE_ACCOUNT = "pipelineServiceAccount"
+OUTPUT_TEMPLATE_REPOSITORY_URL = "templateRepositoryUrl"
 
 
 @dataclass(frozen=True)

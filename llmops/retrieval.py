@@ -44,7 +44,11 @@ class Retriever:
         files: dict[tuple[str, int], dict[int, StoredChunk]] = {}
         hits = []
         for neighbor in neighbors:
-            doc_key, generation, index = parse_datapoint_id(neighbor.id)
+            try:
+                doc_key, generation, index = parse_datapoint_id(neighbor.id)
+            except ValueError:
+                # Not a document chunk: the index's bootstrap datapoint.
+                continue
             if (doc_key, generation) not in files:
                 files[doc_key, generation] = {
                     c.index: c for c in self._chunks.read_chunks(doc_key, generation)

@@ -17,9 +17,9 @@ def cli() -> None:
 
 def _register() -> None:
     # Each module defines one click command or group named ``command``.
-    from llmops.cli import local
+    from llmops.cli import demo, ingest, local, pipelines, plan, search
 
-    for module in (local,):
+    for module in (demo, ingest, local, pipelines, plan, search):
         cli.add_command(module.command)
 
 

@@ -31,8 +31,9 @@ def command(docs: Path | None, state: str | None, keep: bool, timeout: float) ->
     console = Console(stderr=True)
     clock = demo.Stopwatch()
     folder = state_dir(state)
-    platform = LocalPlatform(folder)
-    started = platform.start()
+    # A kept platform must outlive this command; otherwise it dies with it.
+    platform = LocalPlatform(folder, stop_with_parent=not keep)
+    started = not platform.start().reused
     try:
         target = local_target(folder)
         target.activate()

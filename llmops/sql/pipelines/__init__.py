@@ -1,0 +1,1 @@
+"""SQL the pipelines run, one file per query, with ``{dataset}`` placeholders."""

@@ -1,0 +1,316 @@
+"""``llmops pipelines``: compile, and submit against a recording PipelineJob."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from llmops import contract
+from llmops.cli import pipelines as cli
+
+IMAGE = "europe-west4-docker.pkg.dev/demo/llmops/llmops-python-runtime:0.1.0"
+REGION_PATH = "projects/1/locations/europe-west4"
+ACCOUNT = "pipelines@acme-llmops.iam.gserviceaccount.com"
+REPOSITORY = "https://europe-west4-kfp.pkg.dev/acme-llmops/llmops-templates"
+
+
+class RecordingPipelineJob:
+    """Stands in for aiplatform.PipelineJob; records what would be sent."""
+
+    created: ClassVar[list[RecordingPipelineJob]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.job_id = kwargs["job_id"]
+        self.submitted: dict[str, Any] | None = None
+        self.waited = False
+        template = kwargs["template_path"]
+        # A compiled template is read now: it lives in a temporary folder.
+        self.template = (
+            yaml.safe_load(Path(template).read_text())
+            if not template.startswith("https://")
+            else None
+        )
+        RecordingPipelineJob.created.append(self)
+
+    def submit(self, *, service_account: str) -> None:
+        self.submitted = {"service_account": service_account}
+
+    def wait(self) -> None:
+        self.waited = True
+
+
+@pytest.fixture
+def recording_jobs(monkeypatch: pytest.MonkeyPatch) -> list[RecordingPipelineJob]:
+    """Replace PipelineJob with the recorder for one test."""
+    from google.cloud import aiplatform
+
+    RecordingPipelineJob.created = []
+    monkeypatch.setattr(aiplatform, "PipelineJob", RecordingPipelineJob)
+    return RecordingPipelineJob.created
+
+
+@pytest.fixture
+def stack_outputs(tmp_path: Path) -> Path:
+    """A saved `pulumi stack output --json` of a stack."""
+    outputs = {
+        contract.OUTPUT_PROJECT: "acme-llmops",
+        contract.OUTPUT_REGION: "europe-west4",
+        contract.OUTPUT_DOCS_BUCKET: "acme-docs",
+        contract.OUTPUT_CHUNKS_BUCKET: "acme-chunks",
+        contract.OUTPUT_PROMPTS_BUCKET: "acme-prompts",
+        contract.OUTPUT_PIPELINE_ROOT: "gs://acme-pipelines/runs",
+        contract.OUTPUT_DATASET: "llmops_prod",
+        contract.OUTPUT_VECTOR_INDEX: f"{REGION_PATH}/indexes/2",
+        contract.OUTPUT_INDEX_ENDPOINT: f"{REGION_PATH}/indexEndpoints/3",
+        contract.OUTPUT_DEPLOYED_INDEX_ID: "llmops_chunks",
+        contract.OUTPUT_EMBEDDING_MODEL: "text-embedding-005",
+        contract.OUTPUT_EMBEDDING_DIMENSIONS: 768,
+        cli.OUTPUT_PIPELINE_SERVICE_ACCOUNT: ACCOUNT,
+        cli.OUTPUT_TEMPLATE_REPOSITORY_URL: REPOSITORY,
+    }
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(cli.command, list(args), catch_exceptions=False)
+
+
+def test_compile_writes_every_template(tmp_path: Path) -> None:
+    """`compile` writes one YAML per template, on the given image."""
+    result = _run("compile", "--output-dir", str(tmp_path), "--image", IMAGE)
+
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in tmp_path.glob("*.yaml"))
+    assert written == [
+        "evaluation.yaml",
+        "preference-tuning.yaml",
+        "supervised-tuning.yaml",
+    ]
+    spec = yaml.safe_load((tmp_path / "evaluation.yaml").read_text())
+    images = {
+        e["container"]["image"] for e in spec["deploymentSpec"]["executors"].values()
+    }
+    assert images == {IMAGE}
+
+
+def test_submit_uses_the_stacks_root_account_and_dataset(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """The job gets the stack's pipeline root, service account, dataset, region."""
+    result = _run(
+        "submit",
+        "preference-tuning",
+        "--stack-outputs",
+        str(stack_outputs),
+        "--use-case",
+        "support",
+        "--param",
+        "tuner=rlhf",
+        "--param",
+        "min_new_examples=50",
+        "--param",
+        "deploy=true",
+        "--label",
+        "team=care",
+        "--image",
+        IMAGE,
+        "--job-id",
+        "pref-run-1",
+    )
+
+    assert result.exit_code == 0, result.output
+    (job,) = recording_jobs
+    kwargs = job.kwargs
+    assert kwargs["pipeline_root"] == "gs://acme-pipelines/runs"
+    assert kwargs["project"] == "acme-llmops"
+    assert kwargs["location"] == "europe-west4"
+    assert kwargs["job_id"] == "pref-run-1"
+    assert kwargs["parameter_values"] == {
+        "tuner": "rlhf",
+        "min_new_examples": 50,
+        "deploy": True,
+        "use_case": "support",
+        "dataset": "llmops_prod",
+    }
+    assert kwargs["labels"] == {
+        "platform": "llmops",
+        "managed-by": "llmops-cli",
+        "pipeline": "preference-tuning",
+        "use-case": "support",
+        "team": "care",
+    }
+    assert job.submitted == {"service_account": ACCOUNT}
+    assert job.template["pipelineInfo"]["name"] == "llmops-preference-tuning"
+    assert not job.waited
+
+
+def test_submit_without_an_image_runs_the_published_template(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """Without --image the job points at the template in Artifact Registry."""
+    result = _run(
+        "submit",
+        "evaluation",
+        "--stack-outputs",
+        str(stack_outputs),
+        "--use-case",
+        "support",
+        "--param",
+        "model_name=gemini-2.5-flash",
+        "--tag",
+        "v3",
+        "--wait",
+    )
+
+    assert result.exit_code == 0, result.output
+    (job,) = recording_jobs
+    assert job.kwargs["template_path"] == f"{REPOSITORY}/llmops-evaluation/v3"
+    assert cli.parameters.PIPELINE_NAME.match(job.kwargs["job_id"])
+    assert job.kwargs["job_id"].startswith("llmops-evaluation-")
+    assert job.waited
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "epoch=3"], "no parameter epoch"),
+        (["--param", "template_version=three"], "not a valid Integer"),
+        (["--label", "Team=x"], "key 'Team'"),
+        (["--job-id", "Bad_Id"], "--job-id"),
+        ([], "needs model_name"),
+    ],
+)
+def test_submit_refuses_bad_input_before_calling_vertex(
+    recording_jobs: list[RecordingPipelineJob],
+    stack_outputs: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    """Unknown parameters, mistyped values and bad labels never reach Vertex."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        _run(
+            "submit",
+            "evaluation",
+            "--stack-outputs",
+            str(stack_outputs),
+            "--use-case",
+            "support",
+            *args,
+        )
+    assert recording_jobs == []
+
+
+def test_submit_names_missing_stack_outputs(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """A stack without the pipeline outputs is refused, naming what is missing."""
+    from llmops.errors import ConfigError
+
+    outputs = json.loads(stack_outputs.read_text())
+    del outputs[cli.OUTPUT_PIPELINE_SERVICE_ACCOUNT]
+    stack_outputs.write_text(json.dumps(outputs))
+
+    with pytest.raises(ConfigError, match="pipelineServiceAccount"):
+        _run(
+            "submit",
+            "evaluation",
+            "--stack-outputs",
+            str(stack_outputs),
+            "--use-case",
+            "support",
+        )
+    assert recording_jobs == []
+
+
+class RecordingRegistryClient:
+    """Stands in for kfp.registry.RegistryClient; records uploads."""
+
+    uploads: ClassVar[list[tuple[str, dict[str, Any], list[str]]]] = []
+
+    def __init__(self, *, host: str) -> None:
+        self.host = host
+
+    def upload_pipeline(self, *, file_name: str, tags: list[str]) -> None:
+        spec = yaml.safe_load(Path(file_name).read_text())
+        RecordingRegistryClient.uploads.append((self.host, spec, tags))
+
+
+def test_publish_uploads_every_template_tagged_by_content(
+    monkeypatch: pytest.MonkeyPatch, stack_outputs: Path
+) -> None:
+    """Each template goes to the repository tagged sha-<hash of its YAML>, latest."""
+    import kfp.registry
+
+    RecordingRegistryClient.uploads = []
+    monkeypatch.setattr(kfp.registry, "RegistryClient", RecordingRegistryClient)
+
+    result = _run(
+        "publish",
+        "--stack-outputs",
+        str(stack_outputs),
+        "--image",
+        IMAGE,
+        "--tag",
+        "v1",
+    )
+    again = list(RecordingRegistryClient.uploads)
+    _run("publish", "--stack-outputs", str(stack_outputs), "--image", IMAGE + "-2")
+
+    assert result.exit_code == 0, result.output
+    names = {spec["pipelineInfo"]["name"] for _, spec, _ in again}
+    assert names == {
+        "llmops-preference-tuning",
+        "llmops-supervised-tuning",
+        "llmops-evaluation",
+    }
+    for host, _, tags in again:
+        assert host == REPOSITORY
+        assert tags[1:] == ["latest", "v1"]
+        assert re.fullmatch(r"sha-[0-9a-f]{12}", tags[0])
+    # Another image is another template: its content tag differs.
+    first = {spec["pipelineInfo"]["name"]: tags[0] for _, spec, tags in again}
+    second = {
+        spec["pipelineInfo"]["name"]: tags[0]
+        for _, spec, tags in RecordingRegistryClient.uploads[len(again) :]
+    }
+    assert all(first[name] != second[name] for name in first)
+    # The same image gives the same content tag: nothing changes, nothing moves.
+    before = len(RecordingRegistryClient.uploads)
+    _run("publish", "--stack-outputs", str(stack_outputs), "--image", IMAGE)
+    third = {
+        spec["pipelineInfo"]["name"]: tags[0]
+        for _, spec, tags in RecordingRegistryClient.uploads[before:]
+    }
+    assert third == first
+
+
+def test_publish_takes_a_repository_url_instead_of_stack_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Infra can publish by URL; a non-https URL is refused before any upload."""
+    import kfp.registry
+
+    from llmops.errors import InputError
+
+    RecordingRegistryClient.uploads = []
+    monkeypatch.setattr(kfp.registry, "RegistryClient", RecordingRegistryClient)
+
+    result = _run("publish", "--repository-url", REPOSITORY, "--image", IMAGE)
+    assert result.exit_code == 0, result.output
+    assert {host for host, _, _ in RecordingRegistryClient.uploads} == {REPOSITORY}
+
+    RecordingRegistryClient.uploads = []
+    with pytest.raises(InputError, match="https://"):
+        _run("publish", "--repository-url", "ftp://x", "--image", IMAGE)
+    assert RecordingRegistryClient.uploads == []
