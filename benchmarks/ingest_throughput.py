@@ -16,11 +16,10 @@ not the absolute figures, across runs.
 from __future__ import annotations
 
 import argparse
+import pydoc_data.topics
 import tempfile
 import time
 from pathlib import Path
-
-import pydoc_data.topics
 
 from llmops.backends.local_embeddings import LocalEmbedder
 from llmops.ingest.chunking import Chunker, ChunkingConfig
@@ -89,7 +88,10 @@ def main() -> None:
 
     chunks, seconds = embedder_rate(topics)
     embed_rate = chunks / seconds
-    print(f"embedder alone: {chunks} chunks in {seconds:.1f} s = {embed_rate:.1f} chunks/s")
+    print(
+        f"embedder alone: {chunks} chunks in {seconds:.1f} s = "
+        f"{embed_rate:.1f} chunks/s"
+    )
 
     ingested, seconds, up = ingestion_rate(topics)
     ingest_rate = ingested / seconds

@@ -126,7 +126,9 @@ class ChunkStore:
         lines = [json.dumps(_chunk_record(c), ensure_ascii=False) for c in chunks]
         self._store.write(
             self.bucket,
-            self._chunks_path(document_key(first.bucket, first.object), first.generation),
+            self._chunks_path(
+                document_key(first.bucket, first.object), first.generation
+            ),
             ("\n".join(lines) + "\n").encode(),
             content_type="application/x-ndjson",
         )
@@ -137,7 +139,9 @@ class ChunkStore:
     def read_chunks(self, doc_key: str, generation: int) -> list[StoredChunk]:
         """One generation's chunks; empty when that generation is gone."""
         try:
-            stored = self._store.read(self.bucket, self._chunks_path(doc_key, generation))
+            stored = self._store.read(
+                self.bucket, self._chunks_path(doc_key, generation)
+            )
         except NotFoundError:
             return []
         chunks = []

@@ -18,6 +18,7 @@ ENV_PROJECT = "LLMOPS_PROJECT"
 ENV_LOCATION = "LLMOPS_LOCATION"
 ENV_DOCS_BUCKET = "LLMOPS_DOCS_BUCKET"
 ENV_CHUNKS_BUCKET = "LLMOPS_CHUNKS_BUCKET"
+ENV_PROMPTS_BUCKET = "LLMOPS_PROMPTS_BUCKET"
 ENV_DEFAULT_USE_CASE = "LLMOPS_DEFAULT_USE_CASE"
 ENV_EMBEDDING_BACKEND = "LLMOPS_EMBEDDING_BACKEND"
 ENV_EMBEDDING_MODEL = "LLMOPS_EMBEDDING_MODEL"
@@ -65,6 +66,11 @@ RESTRICT_SOURCE_PREFIX = "source_prefix"
 RESTRICT_CONTENT_TYPE = "content_type"
 RESTRICT_NAMESPACES = (RESTRICT_USE_CASE, RESTRICT_SOURCE_PREFIX, RESTRICT_CONTENT_TYPE)
 
+# The one datapoint a Vector Search index is built from (an empty index cannot
+# be deployed). Its use_case restrict matches no use case; retrievers skip it.
+BOOTSTRAP_DATAPOINT_ID = "llmops-bootstrap"
+BOOTSTRAP_RESTRICT_VALUE = "__bootstrap__"
+
 # Custom object metadata an uploader may set to file a document under a use case.
 METADATA_USE_CASE = "llmops-use-case"
 
@@ -87,6 +93,11 @@ OUTPUT_EMBEDDING_MODEL = "embeddingModel"
 OUTPUT_EMBEDDING_DIMENSIONS = "embeddingDimensions"
 OUTPUT_PIPELINE_SERVICE_ACCOUNT = "pipelineServiceAccount"
 OUTPUT_TEMPLATE_REPOSITORY_URL = "templateRepositoryUrl"
+
+# Pipeline templates the continuous-feedback schedule runs, and the prefix of
+# their package names in the template repository (`llmops-preference-tuning`).
+TUNING_TEMPLATES = ("preference-tuning", "supervised-tuning")
+TEMPLATE_PACKAGE_PREFIX = "llmops-"
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,9 @@ def corpus(docs: Path | None) -> Iterator[list[tuple[Path, str]]]:
     """The files of the main job's corpus, with their object names."""
     with tempfile.TemporaryDirectory(prefix="llmops-corpus-") as tmp:
         root = Path(tmp)
-        files = [(p, p.relative_to(root).as_posix()) for p in write_reference_topics(root)]
+        files = [
+            (p, p.relative_to(root).as_posix()) for p in write_reference_topics(root)
+        ]
         if docs is not None:
             files += extra_documents(docs)
         yield files

@@ -21,7 +21,9 @@ class Hit:
 class Retriever:
     """Embeds the query, asks the index, reads the chunks' text."""
 
-    def __init__(self, embedder: Embedder, index: VectorIndex, chunks: ChunkStore) -> None:
+    def __init__(
+        self, embedder: Embedder, index: VectorIndex, chunks: ChunkStore
+    ) -> None:
         self._embedder = embedder
         self._index = index
         self._chunks = chunks

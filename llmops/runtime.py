@@ -30,7 +30,9 @@ def object_store(settings: Settings) -> ObjectStore:
 
     emulator = os.environ.get(ENV_STORAGE_EMULATOR_HOST)
     if emulator:
-        return GcsObjectStore.for_emulator(emulator, project=settings.project or "local")
+        return GcsObjectStore.for_emulator(
+            emulator, project=settings.project or "local"
+        )
     from google.cloud import storage
 
     return GcsObjectStore(storage.Client(project=settings.project))
@@ -67,7 +69,9 @@ def embedder(settings: Settings) -> Embedder:
     return VertexEmbedder.from_settings(settings)
 
 
-def vector_index(settings: Settings, *, create_dimensions: int | None = None) -> VectorIndex:
+def vector_index(
+    settings: Settings, *, create_dimensions: int | None = None
+) -> VectorIndex:
     """The configured index; a Milvus collection is created if asked to."""
     if settings.vector_backend == "milvus":
         from llmops.backends.milvus import MilvusVectorIndex
@@ -78,7 +82,9 @@ def vector_index(settings: Settings, *, create_dimensions: int | None = None) ->
         return index
     from llmops.backends.vertex_vector_search import VertexVectorIndex
 
-    return VertexVectorIndex.from_settings(settings, match_endpoint=settings.match_endpoint)
+    return VertexVectorIndex.from_settings(
+        settings, match_endpoint=settings.match_endpoint
+    )
 
 
 def chunk_store(settings: Settings, objects: ObjectStore | None = None) -> ChunkStore:
@@ -118,7 +124,9 @@ def protection(settings: Settings) -> tuple[Redactor | None, InjectionDetector]:
     detector = InjectionDetector()
     if not settings.pii_redaction:
         return None, detector
-    policy = RedactionPolicy.parse(settings.pii_policy or "*=mask", hash_key=settings.pii_hash_key)
+    policy = RedactionPolicy.parse(
+        settings.pii_policy or "*=mask", hash_key=settings.pii_hash_key
+    )
     if settings.dlp_inspect_template and settings.dlp_deidentify_template:
         from google.cloud import dlp_v2
 

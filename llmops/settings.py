@@ -90,8 +90,10 @@ class Settings:
                 f"{c.ENV_EMBEDDING_BACKEND} must be one of "
                 f"{', '.join(c.EMBEDDING_BACKENDS)}, got {embedding_backend!r}"
             )
-        default_model = "text-embedding-005" if embedding_backend == "vertex" else (
-            "all-MiniLM-L6-v2"
+        default_model = (
+            "text-embedding-005"
+            if embedding_backend == "vertex"
+            else ("all-MiniLM-L6-v2")
         )
         model = c.embedding_model(env.get(c.ENV_EMBEDDING_MODEL, default_model))
         if model.backend != embedding_backend:

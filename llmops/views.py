@@ -27,9 +27,7 @@ class View:
 
     def template(self) -> str:
         """The SQL as shipped, with its ``{dataset}`` placeholders."""
-        return (
-            resources.files("llmops.sql.views").joinpath(self.sql_file).read_text()
-        )
+        return resources.files("llmops.sql.views").joinpath(self.sql_file).read_text()
 
     def render(self, project: str, dataset: str) -> str:
         """The SQL with every table named by its full, backquoted path."""

@@ -30,7 +30,9 @@ class StoredObject:
 class ObjectStore(Protocol):
     """Cloud Storage semantics: objects have generations and preconditions."""
 
-    def read(self, bucket: str, name: str, generation: int | None = None) -> StoredObject:
+    def read(
+        self, bucket: str, name: str, generation: int | None = None
+    ) -> StoredObject:
         """Return the object (at ``generation`` if given) or raise NotFoundError."""
         ...
 

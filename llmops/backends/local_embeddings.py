@@ -68,7 +68,7 @@ class LocalEmbedder:
         self._encoder = None
         self._lock = threading.Lock()
 
-    def _load(self):  # noqa: ANN202 - SentenceTransformer is imported lazily
+    def _load(self):
         with self._lock:
             if self._encoder is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -81,7 +81,9 @@ class LocalEmbedder:
                 transformers_logging.set_verbosity_error()
 
                 self._encoder = SentenceTransformer(str(self._path), device="cpu")
-                logger.info("embedder.loaded", extra={"fields": {"model": self.model.name}})
+                logger.info(
+                    "embedder.loaded", extra={"fields": {"model": self.model.name}}
+                )
         return self._encoder
 
     def warm_up(self) -> None:

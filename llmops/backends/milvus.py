@@ -44,7 +44,7 @@ class MilvusVectorIndex:
         self._uri = uri
         try:
             self._client = MilvusClient(uri=uri, token=token or "")
-        except Exception as error:  # noqa: BLE001 - pymilvus wraps many kinds
+        except Exception as error:
             raise TransientError(
                 f"cannot reach Milvus at {uri} ({error}); check LLMOPS_MILVUS_URI "
                 "and that the server is up"
@@ -55,7 +55,7 @@ class MilvusVectorIndex:
             return fn(*args, **kwargs)
         except (InputError, ConfigError):
             raise
-        except Exception as error:  # noqa: BLE001 - classify, then re-raise ours
+        except Exception as error:
             if _transient(error):
                 raise TransientError(f"Milvus {what} failed: {error}") from error
             raise InputError(
@@ -90,7 +90,9 @@ class MilvusVectorIndex:
         )
         logger.info(
             "milvus.collection_created",
-            extra={"fields": {"collection": self._collection, "dimensions": dimensions}},
+            extra={
+                "fields": {"collection": self._collection, "dimensions": dimensions}
+            },
         )
 
     def dimensions(self) -> int:
@@ -100,7 +102,9 @@ class MilvusVectorIndex:
                 f"{self._uri}; start the platform with `llmops local up` or set "
                 "LLMOPS_MILVUS_COLLECTION"
             )
-        info = self._call("describe", self._client.describe_collection, self._collection)
+        info = self._call(
+            "describe", self._client.describe_collection, self._collection
+        )
         for field in info["fields"]:
             if field["name"] == "vector":
                 return int(field["params"]["dim"])

@@ -49,7 +49,9 @@ def command(docs: Path | None, state: str | None, keep: bool, timeout: float) ->
             )
         failed = [r for r in results if r.status != "done"]
         for result in failed:
-            click.echo(f"not ingested: {result.upload.name}: {result.status} ({result.reason})")
+            click.echo(
+                f"not ingested: {result.upload.name}: {result.status} ({result.reason})"
+            )
 
         retriever = runtime.build_retriever(target.settings())
         answered = 0
@@ -57,10 +59,14 @@ def command(docs: Path | None, state: str | None, keep: bool, timeout: float) ->
             hits = retriever.search(probe.question, k=3)
             ok = bool(hits) and hits[0].chunk.object in probe.answers
             answered += ok
-            click.echo(f"\nQ: {probe.question}  [{'top hit answers' if ok else 'MISS'}]")
+            click.echo(
+                f"\nQ: {probe.question}  [{'top hit answers' if ok else 'MISS'}]"
+            )
             for rank, hit in enumerate(hits, start=1):
                 click.echo(format_hit(rank, hit, width=120))
-        click.echo(f"\nsearches answered by their top hit: {answered}/{len(demo.PROBES)}")
+        click.echo(
+            f"\nsearches answered by their top hit: {answered}/{len(demo.PROBES)}"
+        )
         click.echo(
             f"documents={sum(r.status == 'done' for r in results)} "
             f"chunks={sum(r.chunks for r in results)} "

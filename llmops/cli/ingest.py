@@ -51,7 +51,7 @@ def command(
 
 def ingest_files(
     *,
-    settings_target,  # noqa: ANN001 - a llmops.targets.Target
+    settings_target,
     files: list[tuple[Path, str]],
     use_case: str | None,
     timeout: float,
@@ -72,7 +72,9 @@ def ingest_files(
         uploading = progress.add_task("uploading", total=len(files))
         uploads = []
         for path, name in files:
-            uploads += client.upload(objects, settings.docs_bucket, [(path, name)], use_case=use_case)
+            uploads += client.upload(
+                objects, settings.docs_bucket, [(path, name)], use_case=use_case
+            )
             progress.advance(uploading)
         progress.remove_task(uploading)
         ingesting = progress.add_task("ingesting", total=len(uploads))
@@ -84,6 +86,8 @@ def ingest_files(
             )
             detail = f" chunks={result.chunks}" if result.status == "done" else ""
             reason = f" ({result.reason})" if result.reason else ""
-            progress.console.print(f"{mark} {result.upload.name}{detail}{reason}", highlight=False)
+            progress.console.print(
+                f"{mark} {result.upload.name}{detail}{reason}", highlight=False
+            )
 
         return client.wait(tables, uploads, timeout=timeout, on_result=show)

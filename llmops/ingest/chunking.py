@@ -84,9 +84,9 @@ class Chunker:
         budget = self._config.max_tokens - SPECIAL_TOKENS
         heading = self._fit_heading(section.heading, budget // MAX_HEADING_SHARE)
         # The heading, plus the blank line that joins it to the body.
-        heading_tokens = len(self._tokenizer.token_spans(heading + "\n\n")) if (
-            heading
-        ) else 0
+        heading_tokens = (
+            len(self._tokenizer.token_spans(heading + "\n\n")) if (heading) else 0
+        )
         room = budget - heading_tokens
         text = section.text
         spans = self._tokenizer.token_spans(text)
@@ -119,9 +119,7 @@ class Chunker:
         return "… " + heading[spans[len(spans) - limit + 1][0] :]
 
     @staticmethod
-    def _boundary(
-        text: str, spans: list[tuple[int, int]], start: int, end: int
-    ) -> int:
+    def _boundary(text: str, spans: list[tuple[int, int]], start: int, end: int) -> int:
         """The best token index to end a window at, in its second half."""
         floor = start + max(1, (end - start) // 2)
         best_rank, best = 0, end

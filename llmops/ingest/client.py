@@ -98,7 +98,10 @@ def wait(
             key = (row["object"], int(row["generation"]))
             if key in pending and row["status"] in FINAL_STATUSES:
                 result = Result(
-                    pending.pop(key), row["status"], row["reason"], row["chunk_count"] or 0
+                    pending.pop(key),
+                    row["status"],
+                    row["reason"],
+                    row["chunk_count"] or 0,
                 )
                 results[key] = result
                 if on_result:

@@ -42,8 +42,13 @@ def handle_storage_event(cloud_event: Any, *, expected_type: str) -> Outcome | N
     if attributes.get("type") != expected_type:
         logger.error(
             "ingest.event_misrouted",
-            extra={"fields": {"id": attributes.get("id"), "type": attributes.get("type"),
-                              "expected": expected_type}},
+            extra={
+                "fields": {
+                    "id": attributes.get("id"),
+                    "type": attributes.get("type"),
+                    "expected": expected_type,
+                }
+            },
         )
         return None
 

@@ -28,7 +28,9 @@ class ObjectEvent:
         return "finalized" if self.type == EVENT_FINALIZED else "deleted"
 
 
-def decode(attributes: Mapping[str, Any], data: Mapping[str, Any] | None) -> ObjectEvent:
+def decode(
+    attributes: Mapping[str, Any], data: Mapping[str, Any] | None
+) -> ObjectEvent:
     """Read a storage CloudEvent's attributes and data (an object resource).
 
     In storage event data ``generation`` and ``size`` are strings.

@@ -38,9 +38,7 @@ _MIME = {
     "text/html": "html",
     "application/xhtml+xml": "html",
     "application/pdf": "pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
-        "docx"
-    ),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx"),
 }
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -276,8 +274,23 @@ def _markdown_sections(text: str) -> list[Section]:
 
 _HEADING_MARK = "\x00H"
 _HTML_BLOCKS = [
-    "p", "div", "li", "tr", "pre", "blockquote", "dt", "dd", "section",
-    "article", "table", "ul", "ol", "dl", "figcaption", "header", "footer",
+    "p",
+    "div",
+    "li",
+    "tr",
+    "pre",
+    "blockquote",
+    "dt",
+    "dd",
+    "section",
+    "article",
+    "table",
+    "ul",
+    "ol",
+    "dl",
+    "figcaption",
+    "header",
+    "footer",
 ]
 
 
@@ -332,7 +345,7 @@ def _pdf_sections(data: bytes) -> list[Section]:
     title = ""
     try:
         title = (reader.metadata.title if reader.metadata else "") or ""
-    except Exception:  # noqa: BLE001 - broken metadata must not stop extraction
+    except Exception:
         title = ""
     sections = []
     for number, page in enumerate(pages, start=1):
@@ -361,7 +374,7 @@ def _docx_sections(data: bytes) -> list[Section]:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except Exception as error:  # noqa: BLE001 - python-docx raises many kinds
+    except Exception as error:
         raise DocumentError(
             f"Word document cannot be opened ({type(error).__name__}); re-save "
             "it as .docx"

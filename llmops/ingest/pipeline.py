@@ -21,8 +21,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from llmops.backends.base import Datapoint, Embedder, ObjectStore, TableStore, VectorIndex
-from llmops.chunk_store import ChunkStore, Manifest, StoredChunk, datapoint_id, document_key
+from llmops.backends.base import (
+    Datapoint,
+    Embedder,
+    ObjectStore,
+    TableStore,
+    VectorIndex,
+)
+from llmops.chunk_store import (
+    ChunkStore,
+    Manifest,
+    StoredChunk,
+    datapoint_id,
+    document_key,
+)
 from llmops.contract import (
     METADATA_USE_CASE,
     RESTRICT_CONTENT_TYPE,
@@ -94,7 +106,8 @@ class Outcome:
             "removed_datapoints": self.removed_datapoints,
             "embedding_model": embedding_model,
             "pii_findings": [
-                {"info_type": k, "count": v} for k, v in sorted(self.pii_findings.items())
+                {"info_type": k, "count": v}
+                for k, v in sorted(self.pii_findings.items())
             ],
             "guardrails": self.guardrails,
             **{f"{step}_ms": round(ms, 2) for step, ms in self.timings.items()},
@@ -134,7 +147,10 @@ def request_batches(
         while (
             end < len(token_counts)
             and end - start < model.max_batch
-            and (end == start or tokens + token_counts[end] <= model.max_tokens_per_request)
+            and (
+                end == start
+                or tokens + token_counts[end] <= model.max_tokens_per_request
+            )
         ):
             tokens += token_counts[end]
             end += 1
@@ -201,7 +217,9 @@ class IngestionPipeline:
 
     def _finalized(self, event: ObjectEvent) -> Outcome:
         clock = _Clock()
-        outcome = Outcome(event, "done", bytes=event.size, use_case=self._use_case(event))
+        outcome = Outcome(
+            event, "done", bytes=event.size, use_case=self._use_case(event)
+        )
         outcome.timings = clock.timings
 
         skipped = self._not_ingestible(event)
@@ -301,7 +319,9 @@ class IngestionPipeline:
             )
             self._index.upsert(
                 [
-                    Datapoint(datapoint_id(doc_key, event.generation, c.index), v, restricts)
+                    Datapoint(
+                        datapoint_id(doc_key, event.generation, c.index), v, restricts
+                    )
                     for c, v in zip(chunks, vectors, strict=True)
                 ]
             )
@@ -314,7 +334,9 @@ class IngestionPipeline:
                 use_case=restricts[RESTRICT_USE_CASE],
                 embedding_model=self._embedder.model.name,
             )
-            outcome.removed_datapoints = self._commit(new, manifest, manifest_generation, outcome)
+            outcome.removed_datapoints = self._commit(
+                new, manifest, manifest_generation, outcome
+            )
         clock.total()
         return outcome
 
@@ -339,7 +361,9 @@ class IngestionPipeline:
                 outcome.reason = "generation already ingested (concurrent delivery)"
                 return removed
             try:
-                written = self._chunks.write_manifest(new, if_generation_match=old_generation)
+                written = self._chunks.write_manifest(
+                    new, if_generation_match=old_generation
+                )
             except ConflictError:
                 old, old_generation = self._chunks.manifest(new.bucket, new.object)
                 continue
@@ -380,7 +404,9 @@ class IngestionPipeline:
             return outcome
         with clock.step("upsert"):
             outcome.removed_datapoints = self._retire(manifest)
-            self._chunks.delete_manifest(manifest, if_generation_match=manifest_generation)
+            self._chunks.delete_manifest(
+                manifest, if_generation_match=manifest_generation
+            )
         outcome.use_case = manifest.use_case
         outcome.content_type = manifest.content_type
         clock.total()
@@ -411,7 +437,9 @@ class IngestionPipeline:
             return sections
         protected = []
         for section in sections:
-            heading = self._redactor.redact(section.heading) if section.heading else None
+            heading = (
+                self._redactor.redact(section.heading) if section.heading else None
+            )
             body = self._redactor.redact(section.text)
             for result in (heading, body):
                 if result is not None:
@@ -441,7 +469,9 @@ class IngestionPipeline:
         counts = [c.tokens for c in chunks]
         for start, end in request_batches(counts, self._embedder.model):
             vectors.extend(
-                self._embedder.embed([c.text for c in chunks[start:end]], task="document")
+                self._embedder.embed(
+                    [c.text for c in chunks[start:end]], task="document"
+                )
             )
         return vectors
 
@@ -455,10 +485,14 @@ class IngestionPipeline:
             "chunks": outcome.chunk_count,
             "ms": round(outcome.timings.get("total", 0.0), 1),
         }
-        logger.info(f"ingest.{outcome.event.kind}.{outcome.status}", extra={"fields": fields})
+        logger.info(
+            f"ingest.{outcome.event.kind}.{outcome.status}", extra={"fields": fields}
+        )
         if not outcome.recorded:
             return
-        self._tables.insert(TABLE_INGESTION_EVENTS, [outcome.row(self._embedder.model.name)])
+        self._tables.insert(
+            TABLE_INGESTION_EVENTS, [outcome.row(self._embedder.model.name)]
+        )
         if outcome.status == "done" and outcome.manifest is not None:
             manifest, generation = outcome.manifest
             try:

@@ -137,6 +137,7 @@ class Supervisor:
             c.ENV_LOCATION: "local",
             c.ENV_DOCS_BUCKET: cfg.docs_bucket,
             c.ENV_CHUNKS_BUCKET: cfg.chunks_bucket,
+            c.ENV_PROMPTS_BUCKET: cfg.prompts_bucket,
             c.ENV_BIGQUERY_DATASET: cfg.dataset,
             c.ENV_BIGQUERY_ENDPOINT: ends["bigquery"],
             c.ENV_EMBEDDING_BACKEND: "local",

@@ -20,7 +20,8 @@ def pdf_with_text(pages: list[str]) -> bytes:
         stream = "\n".join(lines).encode("latin-1")
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+            f"/Resources << /Font << /F1 3 0 R >> >> "
+            f"/Contents {5 + 2 * i} 0 R >>".encode()
         )
         objects.append(
             b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"

@@ -26,7 +26,9 @@ class MemoryObjectStore:
         self.writes: list[tuple[str, str]] = []
         self._generations = itertools.count(1_000_000)
 
-    def read(self, bucket: str, name: str, generation: int | None = None) -> StoredObject:
+    def read(
+        self, bucket: str, name: str, generation: int | None = None
+    ) -> StoredObject:
         if generation is None:
             if (bucket, name) not in self.live:
                 raise NotFoundError(f"{bucket}/{name}")
@@ -51,17 +53,21 @@ class MemoryObjectStore:
             if have != if_generation_match:
                 raise ConflictError(f"{bucket}/{name}: {have} != {if_generation_match}")
         generation = next(self._generations)
-        stored = StoredObject(bucket, name, generation, data, content_type, dict(metadata or {}))
+        stored = StoredObject(
+            bucket, name, generation, data, content_type, dict(metadata or {})
+        )
         self.live[bucket, name] = stored
         self.history[bucket, name, generation] = stored
         self.writes.append((bucket, name))
         return generation
 
-    def delete(self, bucket: str, name: str, *, if_generation_match: int | None = None) -> None:
+    def delete(
+        self, bucket: str, name: str, *, if_generation_match: int | None = None
+    ) -> None:
         current = self.live.get((bucket, name))
-        if current and if_generation_match is not None:
-            if current.generation != if_generation_match:
-                raise ConflictError(f"{bucket}/{name}")
+        mismatch = current and current.generation != if_generation_match
+        if if_generation_match is not None and mismatch:
+            raise ConflictError(f"{bucket}/{name}")
         if current:
             del self.live[bucket, name]
             # A deleted generation can no longer be read (no versioning).
@@ -78,7 +84,9 @@ class MemoryTables:
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         self.rows.setdefault(table, []).extend(dict(r) for r in rows)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         raise NotImplementedError("pipeline tests read rows directly")
 
 
@@ -104,11 +112,15 @@ class MemoryIndex:
         for key in ids:
             self.points.pop(key, None)
 
-    def query(self, vector: Sequence[float], *, k: int, restricts: Any = None) -> list[Neighbor]:
+    def query(
+        self, vector: Sequence[float], *, k: int, restricts: Any = None
+    ) -> list[Neighbor]:
         scored = [
-            Neighbor(p.id, sum(a * b for a, b in zip(vector, p.vector)))
+            Neighbor(p.id, sum(a * b for a, b in zip(vector, p.vector, strict=True)))
             for p in self.points.values()
-            if all(p.restricts.get(ns) in vals for ns, vals in (restricts or {}).items())
+            if all(
+                p.restricts.get(ns) in vals for ns, vals in (restricts or {}).items()
+            )
         ]
         return sorted(scored, key=lambda n: -n.score)[:k]
 
@@ -122,7 +134,9 @@ class HashEmbedder:
     """Deterministic bag-of-words vectors; records every request."""
 
     def __init__(self, dimensions: int = 64, max_batch: int = 8) -> None:
-        self.model = EmbeddingModel("fake-embedder", "local", dimensions, 256, max_batch, 4096)
+        self.model = EmbeddingModel(
+            "fake-embedder", "local", dimensions, 256, max_batch, 4096
+        )
         self.dimensions = dimensions
         self.tokenizer = WordTokens()
         self.requests: list[int] = []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import pydoc_data.topics
+
 import pytest
 
 from llmops.backends.local_embeddings import LocalEmbedder
@@ -12,11 +14,11 @@ from llmops.ingest.extract import Section, extract
 
 
 @pytest.fixture(scope="module")
-def tokenizer():  # noqa: ANN201 - the model's tokenizer, loaded once
+def tokenizer():
     return LocalEmbedder().tokenizer
 
 
-def test_no_chunk_exceeds_the_model_input_limit(tokenizer) -> None:  # noqa: ANN001
+def test_no_chunk_exceeds_the_model_input_limit(tokenizer) -> None:
     """Every chunk of Python's reference text fits 256 tokens with specials."""
     chunker = Chunker(tokenizer, ChunkingConfig.for_model(256))
     chunks = []
@@ -27,7 +29,7 @@ def test_no_chunk_exceeds_the_model_input_limit(tokenizer) -> None:  # noqa: ANN
     assert worst <= 256
 
 
-def test_each_chunk_starts_with_its_heading(tokenizer) -> None:  # noqa: ANN001
+def test_each_chunk_starts_with_its_heading(tokenizer) -> None:
     """A long section's chunks all carry the section heading."""
     section = Section("Guide > Install", " ".join(f"word{i}." for i in range(2000)))
     chunks = Chunker(tokenizer, ChunkingConfig.for_model(256)).chunk([section])
@@ -36,17 +38,17 @@ def test_each_chunk_starts_with_its_heading(tokenizer) -> None:  # noqa: ANN001
     assert [c.index for c in chunks] == list(range(len(chunks)))
 
 
-def test_neighbouring_chunks_overlap(tokenizer) -> None:  # noqa: ANN001
+def test_neighbouring_chunks_overlap(tokenizer) -> None:
     """Consecutive chunks share text at their boundary."""
     body = " ".join(f"Sentence number {i} ends here." for i in range(400))
     chunks = Chunker(tokenizer, ChunkingConfig(max_tokens=128, overlap=32)).chunk(
         [Section("", body)]
     )
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in itertools.pairwise(chunks):
         assert after.text.split(".")[0] in before.text
 
 
-def test_whole_text_is_covered(tokenizer) -> None:  # noqa: ANN001
+def test_whole_text_is_covered(tokenizer) -> None:
     """No word of the section is lost between chunks."""
     words = [f"w{i}" for i in range(3000)]
     chunks = Chunker(tokenizer, ChunkingConfig(max_tokens=100, overlap=10)).chunk(

@@ -21,7 +21,6 @@ from llmops.chunk_store import ChunkStore, document_key
 from llmops.contract import ENV_STORAGE_EMULATOR_HOST as STORAGE
 from llmops.contract import EVENT_FINALIZED, TABLE_INGESTION_EVENTS
 from llmops.errors import ConfigError
-from llmops.ingest import client
 from llmops.ingest.events import ObjectEvent
 from llmops.local.relay import storage_event
 from llmops.targets import local_target
@@ -50,18 +49,26 @@ class Platform:
             self.settings.docs_bucket, name, data, content_type=content_type
         )
 
-    def outcome(self, name: str, generation: int, event_type: str = "finalized") -> dict:
+    def outcome(
+        self, name: str, generation: int, event_type: str = "finalized"
+    ) -> dict:
         """Wait for the final ingestion row of one generation and return it."""
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             rows = self.rows(name, generation, event_type)
-            final = [r for r in rows if r["status"] in ("done", "failed", "skipped", "deleted")]
+            final = [
+                r
+                for r in rows
+                if r["status"] in ("done", "failed", "skipped", "deleted")
+            ]
             if final:
                 return final[0]
             time.sleep(0.25)
         raise AssertionError(f"no {event_type} row for {name}#{generation}")
 
-    def rows(self, name: str, generation: int, event_type: str = "finalized") -> list[dict]:
+    def rows(
+        self, name: str, generation: int, event_type: str = "finalized"
+    ) -> list[dict]:
         return self.tables.query(
             f"SELECT status, reason, chunk_count, object, content_type FROM "
             f"{{dataset}}.{TABLE_INGESTION_EVENTS} WHERE object = @name AND "
@@ -73,12 +80,14 @@ class Platform:
         return self.index.ids_with_prefix(document_key(self.settings.docs_bucket, name))
 
     def deliveries(self, name: str) -> list[dict]:
-        lines = self.relay_log.read_text().splitlines() if self.relay_log.exists() else []
+        lines = (
+            self.relay_log.read_text().splitlines() if self.relay_log.exists() else []
+        )
         return [d for d in map(json.loads, lines) if d["object"] == name]
 
 
 @pytest.fixture(scope="module")
-def platform(local_platform) -> Iterator[Platform]:  # noqa: ANN001 - session platform
+def platform(local_platform) -> Iterator[Platform]:
     """Stores pointed at the running local platform (environment restored after)."""
     target = local_target(Path(local_platform.state.root))
     with pytest.MonkeyPatch.context() as patch:
@@ -105,12 +114,20 @@ def prefix() -> str:
     return f"e2e-{uuid.uuid4().hex[:8]}"
 
 
-def post_event(platform: Platform, event_id: str, name: str, generation: int, size: int) -> int:
+def post_event(
+    platform: Platform, event_id: str, name: str, generation: int, size: int
+) -> int:
     """Deliver a finalize CloudEvent to the function ourselves, as a redelivery."""
-    data = {"bucket": platform.settings.docs_bucket, "name": name,
-            "generation": str(generation), "size": str(size), "contentType": "text/plain"}
-    event = storage_event({"eventType": "OBJECT_FINALIZE"}, json.dumps(data).encode(),
-                          event_id=event_id)
+    data = {
+        "bucket": platform.settings.docs_bucket,
+        "name": name,
+        "generation": str(generation),
+        "size": str(size),
+        "contentType": "text/plain",
+    }
+    event = storage_event(
+        {"eventType": "OBJECT_FINALIZE"}, json.dumps(data).encode(), event_id=event_id
+    )
     assert event is not None
     url = urlsplit(platform.info["endpoints"]["functions"][EVENT_FINALIZED])
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
@@ -146,13 +163,16 @@ def test_same_event_twice_adds_nothing(platform: Platform, prefix: str) -> None:
     assert [r["status"] for r in platform.rows(name, generation)] == ["done"]
 
 
-def test_overwrite_with_fewer_chunks_leaves_no_old_chunk(platform: Platform, prefix: str) -> None:
+def test_overwrite_with_fewer_chunks_leaves_no_old_chunk(
+    platform: Platform, prefix: str
+) -> None:
     """After an overwrite only the new generation's chunks are in the index."""
     name = f"{prefix}/manual.md"
     first = platform.upload(name, ("# Old\n\n" + TOPIC * 60).encode(), "text/markdown")
     assert platform.outcome(name, first)["chunk_count"] > 3
-    second = platform.upload(name, b"# New\n\nThe ferry timetable changed in May.\n",
-                             "text/markdown")
+    second = platform.upload(
+        name, b"# New\n\nThe ferry timetable changed in May.\n", "text/markdown"
+    )
     row = platform.outcome(name, second)
     assert row["status"] == "done" and row["chunk_count"] == 1
 
@@ -161,7 +181,9 @@ def test_overwrite_with_fewer_chunks_leaves_no_old_chunk(platform: Platform, pre
     while platform.ids(name) != [f"{key}-{second}-0"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert platform.ids(name) == [f"{key}-{second}-0"]
-    hits = runtime.build_retriever(platform.settings).search("fog horns visibility", k=20)
+    hits = runtime.build_retriever(platform.settings).search(
+        "fog horns visibility", k=20
+    )
     assert all(h.chunk.generation != first for h in hits if h.chunk.object == name)
 
 
@@ -183,14 +205,22 @@ def test_delete_leaves_none_of_the_object(platform: Platform, prefix: str) -> No
         ("empty.txt", b"", "skipped", "empty object"),
         ("folder/", b"", "skipped", "folder placeholder"),
         ("binary.txt", bytes(range(256)) * 40, "failed", "binary"),
-        ("menu-cp1252.txt", "Crème brûlée, café au lait: 5€ each.".encode("cp1252"),
-         "done", "decoded as cp1252"),
-        ("notes-utf16.txt", "Notes from the meeting about the harbour.".encode("utf-16"),
-         "done", "decoded as utf-16"),
+        (
+            "menu-cp1252.txt",
+            "Crème brûlée, café au lait: 5€ each.".encode("cp1252"),
+            "done",
+            "decoded as cp1252",
+        ),
+        (
+            "notes-utf16.txt",
+            "Notes from the meeting about the harbour.".encode("utf-16"),
+            "done",
+            "decoded as utf-16",
+        ),
         ("scan.pdf", documents.pdf_without_text(2), "failed", "no text layer"),
     ],
 )
-def test_unusable_or_unusual_objects_say_why(  # noqa: PLR0913
+def test_unusable_or_unusual_objects_say_why(
     platform: Platform, prefix: str, leaf: str, data: bytes, status: str, reason: str
 ) -> None:
     """Each odd object gets one delivery, a row saying why, and no retry storm."""
@@ -205,14 +235,16 @@ def test_unusable_or_unusual_objects_say_why(  # noqa: PLR0913
 
 
 def test_object_names_reach_backends_exactly(platform: Platform, prefix: str) -> None:
-    """Spaces, accents, '+' and '#' in a name survive to the row, the text and search."""
+    """Spaces, accents, '+' and '#' in a name reach the row, the text and search."""
     name = f"{prefix}/Dossier été/Résumé + notes #1 (final).txt"
     generation = platform.upload(name, b"Quarterly harbour dredging budget approved.")
     row = platform.outcome(name, generation)
     assert row["object"] == name and row["status"] == "done"
     manifest, _ = platform.chunks.manifest(platform.settings.docs_bucket, name)
     assert manifest is not None and manifest.object == name
-    hits = runtime.build_retriever(platform.settings).search("harbour dredging budget", k=5)
+    hits = runtime.build_retriever(platform.settings).search(
+        "harbour dredging budget", k=5
+    )
     assert name in [h.chunk.object for h in hits]
 
 
@@ -231,7 +263,9 @@ def test_function_writes_trigger_nothing(platform: Platform, prefix: str) -> Non
     assert len([d for d in platform.deliveries(name) if d["outcome"] == "acked"]) == 1
 
 
-def test_dimension_mismatch_stops_before_any_upsert(platform: Platform, prefix: str) -> None:
+def test_dimension_mismatch_stops_before_any_upsert(
+    platform: Platform, prefix: str
+) -> None:
     """An index of another dimension stops ingestion with a configuration error."""
     collection = f"mismatch_{uuid.uuid4().hex[:8]}"
     settings = replace(platform.settings, milvus_collection=collection)
@@ -239,8 +273,9 @@ def test_dimension_mismatch_stops_before_any_upsert(platform: Platform, prefix: 
     pipeline = runtime.build_pipeline(settings)
     name = f"{prefix}/dims.txt"
     generation = platform.upload(name, (TOPIC * 5).encode())
-    event = ObjectEvent("dims-1", EVENT_FINALIZED, settings.docs_bucket, name, generation,
-                        1)
+    event = ObjectEvent(
+        "dims-1", EVENT_FINALIZED, settings.docs_bucket, name, generation, 1
+    )
     with pytest.raises(ConfigError, match="384 dimensions but the vector index has 8"):
         pipeline.handle(event)
     assert MilvusVectorIndex(settings.milvus_uri, collection).count() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pydoc_data.topics
+
 import pytest
 
 from llmops.errors import DocumentError
@@ -44,19 +45,24 @@ def test_pdf_text_layer_is_extracted_per_page() -> None:
     data = documents.pdf_with_text(["first page words", "second page words"])
     result = extract("report.pdf", data)
     assert result.content_type == "pdf"
-    assert [s.text for s in result.sections] == ["first page words", "second page words"]
+    assert [s.text for s in result.sections] == [
+        "first page words",
+        "second page words",
+    ]
     assert result.sections[1].heading == "page 2"
 
 
 def test_pdf_without_text_layer_fails_with_reason() -> None:
     """A scanned PDF with no text layer is refused, saying OCR is needed."""
-    with pytest.raises(DocumentError, match="no text layer.*OCR"):
+    with pytest.raises(DocumentError, match=r"no text layer.*OCR"):
         extract("scan.pdf", documents.pdf_without_text(3))
 
 
 def test_docx_headings_become_sections() -> None:
     """A Word document's Heading styles start sections."""
-    data = documents.docx([("Policy", "Travel is booked early."), ("Scope", "Everyone.")])
+    data = documents.docx(
+        [("Policy", "Travel is booked early."), ("Scope", "Everyone.")]
+    )
     result = extract("policy.docx", data)
     assert result.content_type == "docx"
     assert [(s.heading, s.text) for s in result.sections] == [
@@ -73,7 +79,10 @@ def test_binary_named_as_text_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("encoding", "note"),
-    [("cp1252", "decoded as cp1252"), ("utf-16", "decoded as utf-16 (byte-order mark)")],
+    [
+        ("cp1252", "decoded as cp1252"),
+        ("utf-16", "decoded as utf-16 (byte-order mark)"),
+    ],
 )
 def test_legacy_encodings_are_decoded_and_noted(encoding: str, note: str) -> None:
     """cp1252 and UTF-16 text is read correctly, and how it was read is noted."""

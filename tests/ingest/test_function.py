@@ -14,7 +14,12 @@ from llmops.contract import TABLE_INGESTION_EVENTS
 from llmops.errors import TransientError
 from llmops.ingest import entrypoint
 from llmops.ingest.pipeline import IngestionPipeline
-from tests.ingest.fakes import HashEmbedder, MemoryIndex, MemoryObjectStore, MemoryTables
+from tests.ingest.fakes import (
+    HashEmbedder,
+    MemoryIndex,
+    MemoryObjectStore,
+    MemoryTables,
+)
 
 SOURCE = Path(__file__).resolve().parents[2] / "functions" / "ingest" / "main.py"
 
@@ -53,8 +58,12 @@ def deliver(target: str, event_type: str, name: str, generation: int, size: int)
         "ce-subject": f"objects/{name}",
         "content-type": "application/json",
     }
-    data = {"bucket": "docs", "name": name, "generation": str(generation),
-            "size": str(size)}
+    data = {
+        "bucket": "docs",
+        "name": name,
+        "generation": str(generation),
+        "size": str(size),
+    }
     return client.post("/", headers=headers, data=json.dumps(data)).status_code
 
 
@@ -81,7 +90,9 @@ def test_bad_document_is_acknowledged_with_a_failed_row(fakes: Fakes) -> None:
     """A document that cannot be read is acknowledged (200), its row says why."""
     data = b"\x00\x01binary\x00" * 100
     generation = fakes.objects.write("docs", "b.txt", data)
-    assert deliver("on_object_finalized", FINALIZED, "b.txt", generation, len(data)) == 200
+    assert (
+        deliver("on_object_finalized", FINALIZED, "b.txt", generation, len(data)) == 200
+    )
     row = fakes.tables.rows[TABLE_INGESTION_EVENTS][0]
     assert row["status"] == "failed" and "binary" in row["reason"]
     assert fakes.embedder.requests == []

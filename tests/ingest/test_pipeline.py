@@ -11,13 +11,18 @@ from llmops.ingest.chunking import ChunkingConfig
 from llmops.ingest.events import ObjectEvent
 from llmops.ingest.pipeline import IngestionPipeline, request_batches
 from llmops.retrieval import Retriever
-from tests.ingest.fakes import HashEmbedder, MemoryIndex, MemoryObjectStore, MemoryTables
+from tests.ingest.fakes import (
+    HashEmbedder,
+    MemoryIndex,
+    MemoryObjectStore,
+    MemoryTables,
+)
 
 DOCS, CHUNKS = "docs", "chunks"
 
 
 @pytest.fixture
-def world():  # noqa: ANN201 - a namespace of the fakes and the pipeline
+def world():
     class World:
         objects = MemoryObjectStore()
         tables = MemoryTables()
@@ -37,7 +42,9 @@ def world():  # noqa: ANN201 - a namespace of the fakes and the pipeline
         def upload(self, name: str, text: str | bytes) -> ObjectEvent:
             data = text.encode() if isinstance(text, str) else text
             generation = self.objects.write(DOCS, name, data, content_type="text/plain")
-            return ObjectEvent("e-%d" % generation, EVENT_FINALIZED, DOCS, name, generation, len(data))
+            return ObjectEvent(
+                f"e-{generation}", EVENT_FINALIZED, DOCS, name, generation, len(data)
+            )
 
         def rows(self) -> list[dict]:
             return self.tables.rows.get(TABLE_INGESTION_EVENTS, [])
@@ -53,7 +60,7 @@ def long_text(word: str, sentences: int) -> str:
     return " ".join(f"{word} sentence {i} is here." for i in range(sentences))
 
 
-def test_duplicate_delivery_adds_nothing(world) -> None:  # noqa: ANN001
+def test_duplicate_delivery_adds_nothing(world) -> None:
     """Handling the same event twice upserts once and writes one done row."""
     event = world.upload("a.txt", long_text("alpha", 30))
     world.pipeline.handle(event)
@@ -64,7 +71,7 @@ def test_duplicate_delivery_adds_nothing(world) -> None:  # noqa: ANN001
     assert [r["status"] for r in world.rows()] == ["done"]
 
 
-def test_overwrite_with_fewer_chunks_retires_the_old_generation(world) -> None:  # noqa: ANN001
+def test_overwrite_with_fewer_chunks_retires_the_old_generation(world) -> None:
     """After an overwrite only the new generation's datapoints remain."""
     first = world.upload("a.txt", long_text("alpha", 60))
     world.pipeline.handle(first)
@@ -72,14 +79,16 @@ def test_overwrite_with_fewer_chunks_retires_the_old_generation(world) -> None: 
     second = world.upload("a.txt", "just one short line about beta")
     outcome = world.pipeline.handle(second)
     assert outcome.status == "done" and outcome.removed_datapoints == len(old) > 1
-    assert world.ids("a.txt") == [f"{document_key(DOCS, 'a.txt')}-{second.generation}-0"]
+    assert world.ids("a.txt") == [
+        f"{document_key(DOCS, 'a.txt')}-{second.generation}-0"
+    ]
     retriever = Retriever(world.embedder, world.index, world.chunks)
     assert {h.chunk.generation for h in retriever.search("alpha sentence", k=10)} == {
         second.generation
     }
 
 
-def test_stale_finalize_after_newer_generation_is_dropped(world) -> None:  # noqa: ANN001
+def test_stale_finalize_after_newer_generation_is_dropped(world) -> None:
     """An older generation's event arriving late leaves the newer one indexed."""
     first = world.upload("a.txt", long_text("alpha", 20))
     second = world.upload("a.txt", long_text("beta", 20))
@@ -89,7 +98,7 @@ def test_stale_finalize_after_newer_generation_is_dropped(world) -> None:  # noq
     assert all(f"-{second.generation}-" in i for i in world.ids("a.txt"))
 
 
-def test_delete_of_replaced_generation_keeps_the_new_one(world) -> None:  # noqa: ANN001
+def test_delete_of_replaced_generation_keeps_the_new_one(world) -> None:
     """The delete event an overwrite sends for the old generation removes nothing."""
     first = world.upload("a.txt", long_text("alpha", 20))
     world.pipeline.handle(first)
@@ -100,7 +109,7 @@ def test_delete_of_replaced_generation_keeps_the_new_one(world) -> None:  # noqa
     assert world.ids("a.txt")
 
 
-def test_delete_removes_every_datapoint_and_the_text(world) -> None:  # noqa: ANN001
+def test_delete_removes_every_datapoint_and_the_text(world) -> None:
     """Deleting the indexed generation leaves no datapoint, chunk file or manifest."""
     event = world.upload("a.txt", long_text("alpha", 40))
     world.pipeline.handle(event)
@@ -121,8 +130,8 @@ def test_delete_removes_every_datapoint_and_the_text(world) -> None:  # noqa: AN
         ("x.txt", b"\x00\x01\x02binary" * 100, "failed", "binary"),
     ],
 )
-def test_unusable_objects_get_a_reason_and_no_embedding(  # noqa: PLR0913
-    world, name: str, data: bytes, status: str, reason: str  # noqa: ANN001
+def test_unusable_objects_get_a_reason_and_no_embedding(
+    world, name: str, data: bytes, status: str, reason: str
 ) -> None:
     """Empty objects, folder placeholders and binary text are recorded, not embedded."""
     outcome = world.pipeline.handle(world.upload(name, data))
@@ -131,7 +140,7 @@ def test_unusable_objects_get_a_reason_and_no_embedding(  # noqa: PLR0913
     assert world.rows()[-1]["reason"] == outcome.reason
 
 
-def test_transient_embedder_error_propagates_and_records_nothing(world) -> None:  # noqa: ANN001
+def test_transient_embedder_error_propagates_and_records_nothing(world) -> None:
     """A 429/503 from the embedder raises so the platform retries; no row yet."""
     world.embedder.fail_with = TransientError("429 quota")
     with pytest.raises(TransientError):
@@ -139,12 +148,12 @@ def test_transient_embedder_error_propagates_and_records_nothing(world) -> None:
     assert world.rows() == [] and world.index.points == {}
 
 
-def test_dimension_mismatch_stops_before_any_upsert(world) -> None:  # noqa: ANN001
+def test_dimension_mismatch_stops_before_any_upsert(world) -> None:
     """An index of another dimension fails with a configuration error first."""
-    world.pipeline._index = MemoryIndex(128)  # noqa: SLF001 - swap the index only
+    world.pipeline._index = MemoryIndex(128)
     with pytest.raises(ConfigError, match="64 dimensions but the vector index has 128"):
         world.pipeline.handle(world.upload("a.txt", long_text("alpha", 5)))
-    assert world.pipeline._index.calls == []  # noqa: SLF001
+    assert world.pipeline._index.calls == []
 
 
 def test_requests_respect_batch_and_token_limits() -> None:
@@ -155,10 +164,12 @@ def test_requests_respect_batch_and_token_limits() -> None:
     assert [i for a, b in batches for i in range(a, b)] == list(range(len(counts)))
     for start, end in batches:
         assert end - start <= 4
-        assert end - start == 1 or sum(counts[start:end]) <= model.max_tokens_per_request
+        assert (
+            end - start == 1 or sum(counts[start:end]) <= model.max_tokens_per_request
+        )
 
 
-def test_writes_never_touch_the_docs_bucket(world) -> None:  # noqa: ANN001
+def test_writes_never_touch_the_docs_bucket(world) -> None:
     """Everything the pipeline writes goes to the chunks bucket."""
     world.objects.writes.clear()
     world.pipeline.handle(world.upload("a.txt", long_text("alpha", 30)))
@@ -180,12 +191,12 @@ def test_same_bucket_for_docs_and_chunks_is_refused() -> None:
         )
 
 
-def test_done_row_lost_with_the_delivery_is_written_on_redelivery(world) -> None:  # noqa: ANN001
-    """If the row insert fails after indexing, the retry records it without re-indexing."""
+def test_done_row_lost_with_the_delivery_is_written_on_redelivery(world) -> None:
+    """A row lost after indexing is written by the retry, without re-indexing."""
     event = world.upload("a.txt", long_text("alpha", 30))
     failing = world.tables.insert
 
-    def broken(table, rows):  # noqa: ANN001, ANN202
+    def broken(table, rows):
         raise TransientError("503 from BigQuery")
 
     world.tables.insert = broken
@@ -200,7 +211,7 @@ def test_done_row_lost_with_the_delivery_is_written_on_redelivery(world) -> None
     assert [r["status"] for r in world.rows()] == ["done"]
 
 
-def test_search_skips_datapoints_that_are_not_chunks(world) -> None:  # noqa: ANN001
+def test_search_skips_datapoints_that_are_not_chunks(world) -> None:
     """The index's bootstrap datapoint never comes back as a hit."""
     from llmops.backends.base import Datapoint
 
