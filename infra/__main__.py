@@ -22,13 +22,16 @@ import pulumi
 from infra import catalog, source_archive
 from infra.apis import Apis, ApisArgs
 from infra.config import StackConfig, from_pulumi
+from infra.data_protection import DataProtection, DataProtectionArgs
 from infra.ingestion import Ingestion, IngestionArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.pipeline_templates import (
     PipelineTemplates,
     PipelineTemplatesArgs,
 )
+from infra.project_roles import ProjectRoles, ProjectRolesArgs
 from infra.prompt_registry import PromptRegistry, PromptRegistryArgs
+from infra.tuning_schedule import TuningSchedule, TuningScheduleArgs
 from infra.use_cases import UseCase, UseCaseArgs
 from infra.vector_search import VectorSearch, VectorSearchArgs
 from llmops import contract
@@ -37,7 +40,7 @@ from llmops import contract
 FUNCTION_DIR = _REPO / "functions" / "ingest"
 PACKAGE_DIR = _REPO / "llmops"
 # Monitoring tables the pipelines write: evaluation results.
-PIPELINE_WRITTEN_TABLES = ("evaluations",)
+PIPELINE_WRITTEN_TABLES = (contract.TABLE_EVALUATIONS,)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,23 @@ class Platform:
     ingestion: Ingestion
     pipeline_templates: PipelineTemplates
     use_cases: dict[str, UseCase]
+    # Declared only when the stack file asks for them.
+    project_roles: ProjectRoles | None = None
+    data_protection: DataProtection | None = None
+    tuning_schedule: TuningSchedule | None = None
+
+
+def enabled_apis(config: StackConfig) -> tuple[str, ...]:
+    """The services the stack calls: the platform's, and those its options need."""
+    optional = [
+        api
+        for api, wanted in (
+            (catalog.API_DLP, config.redacts),
+            (catalog.API_CLOUD_SCHEDULER, bool(config.tuning_schedule)),
+        )
+        if wanted
+    ]
+    return (*catalog.APIS, *optional)
 
 
 def declare(
@@ -63,7 +83,7 @@ def declare(
     # The source is checked with the configuration, before any resource.
     source = source_archive.build(function_dir, package_dir)
 
-    apis = Apis("apis", ApisArgs(project=config.project))
+    apis = Apis("apis", ApisArgs(project=config.project, apis=enabled_apis(config)))
     iam_services = apis.uses(catalog.API_IAM, catalog.API_RESOURCE_MANAGER)
 
     monitoring = Monitoring(
@@ -100,6 +120,21 @@ def declare(
                 catalog.API_AIPLATFORM, catalog.API_STORAGE, catalog.API_COMPUTE
             ),
         ),
+    )
+
+    # Redaction in the cloud goes through DLP templates the functions name.
+    data_protection = (
+        DataProtection(
+            "data-protection",
+            DataProtectionArgs(
+                project=config.project,
+                region=config.region,
+                template_prefix=f"{config.name_prefix}-ingest",
+                services=apis.uses(catalog.API_DLP),
+            ),
+        )
+        if config.redacts
+        else None
     )
 
     prompt_registry = PromptRegistry(
@@ -168,6 +203,18 @@ def declare(
             ),
             iam_services=iam_services,
             bigquery_services=apis.uses(catalog.API_BIGQUERY),
+            # A private endpoint's PSC address is set by the network team.
+            match_endpoint=(
+                vector_search.public_endpoint_domain
+                if config.index_endpoint_public
+                else None
+            ),
+            dlp_inspect_template=(
+                data_protection.inspect_template_name if data_protection else None
+            ),
+            dlp_deidentify_template=(
+                data_protection.deidentify_template_name if data_protection else None
+            ),
         ),
     )
 
@@ -216,6 +263,47 @@ def declare(
         for use_case in config.use_cases
     }
 
+    tuning_schedule = (
+        TuningSchedule(
+            "tuning-schedule",
+            TuningScheduleArgs(
+                project=config.project,
+                region=config.region,
+                job_prefix=config.name_prefix,
+                account_id=config.account_id("tuning"),
+                schedule=config.tuning_schedule,
+                min_new_examples=config.min_new_examples,
+                use_cases=tuple(use_case.name for use_case in config.use_cases),
+                pipeline_account_name=pipeline_templates.account_name,
+                pipeline_account_email=pipeline_templates.account_email,
+                repository=pipeline_templates.repository_name,
+                repository_url=pipeline_templates.repository_url,
+                pipeline_root=pipeline_templates.pipeline_root,
+                dataset_id=monitoring.dataset_id,
+                environment=config.environment,
+                iam_services=iam_services,
+                scheduler_services=apis.uses(
+                    catalog.API_CLOUD_SCHEDULER, catalog.API_AIPLATFORM
+                ),
+            ),
+        )
+        if config.tuning_schedule
+        else None
+    )
+
+    project_roles = (
+        ProjectRoles(
+            "project-roles",
+            ProjectRolesArgs(
+                project=config.project,
+                grants=config.project_roles,
+                iam_services=iam_services,
+            ),
+        )
+        if config.project_roles
+        else None
+    )
+
     return Platform(
         config=config,
         apis=apis,
@@ -225,6 +313,9 @@ def declare(
         ingestion=ingestion,
         pipeline_templates=pipeline_templates,
         use_cases=use_cases,
+        project_roles=project_roles,
+        data_protection=data_protection,
+        tuning_schedule=tuning_schedule,
     )
 
 
@@ -251,8 +342,15 @@ def outputs(platform: Platform) -> dict[str, Any]:
         "indexEndpointPublicDomain": platform.vector_search.public_endpoint_domain,
         "ingestionFunctions": platform.ingestion.function_names,
         "ingestionServiceAccount": platform.ingestion.runtime_account_email,
-        "pipelineServiceAccount": platform.pipeline_templates.account_email,
-        "templateRepositoryUrl": platform.pipeline_templates.repository_url,
+        contract.OUTPUT_PIPELINE_SERVICE_ACCOUNT: (
+            platform.pipeline_templates.account_email
+        ),
+        contract.OUTPUT_TEMPLATE_REPOSITORY_URL: (
+            platform.pipeline_templates.repository_url
+        ),
+        "tuningJobs": (
+            platform.tuning_schedule.job_names if platform.tuning_schedule else {}
+        ),
         "defaultUseCase": config.default_use_case,
         "restrictNamespace": contract.RESTRICT_USE_CASE,
         "useCases": {

@@ -17,6 +17,9 @@ TYPE_INGESTION: Final = "llmops:platform:Ingestion"
 TYPE_PROMPT_REGISTRY: Final = "llmops:platform:PromptRegistry"
 TYPE_PIPELINE_TEMPLATES: Final = "llmops:platform:PipelineTemplates"
 TYPE_USE_CASE: Final = "llmops:platform:UseCase"
+TYPE_PROJECT_ROLES: Final = "llmops:platform:ProjectRoles"
+TYPE_DATA_PROTECTION: Final = "llmops:platform:DataProtection"
+TYPE_TUNING_SCHEDULE: Final = "llmops:platform:TuningSchedule"
 
 # Regions where every service the platform needs is offered: Vector Search with
 # streaming updates, Cloud Functions gen2, Eventarc and Artifact Registry (KFP).
@@ -76,6 +79,9 @@ APIS: Final = (
     API_RUN,
     API_STORAGE,
 )
+# Enabled only when the stack uses them: PII redaction, scheduled tuning.
+API_DLP: Final = "dlp.googleapis.com"
+API_CLOUD_SCHEDULER: Final = "cloudscheduler.googleapis.com"
 # Services whose Google-managed agents the platform grants roles to; created
 # explicitly because a fresh project has none until the service first acts.
 SERVICE_IDENTITY_APIS: Final = (API_AIPLATFORM, API_EVENTARC, API_PUBSUB)
@@ -87,6 +93,10 @@ ROLE_ARTIFACT_WRITER: Final = "roles/artifactregistry.writer"
 ROLE_BIGQUERY_DATA_EDITOR: Final = "roles/bigquery.dataEditor"
 ROLE_BIGQUERY_DATA_VIEWER: Final = "roles/bigquery.dataViewer"
 ROLE_BIGQUERY_JOB_USER: Final = "roles/bigquery.jobUser"
+ROLE_DLP_USER: Final = "roles/dlp.user"
+# DLP templates have no IAM of their own: reading them is a project role.
+ROLE_DLP_INSPECT_TEMPLATES_READER: Final = "roles/dlp.inspectTemplatesReader"
+ROLE_DLP_DEIDENTIFY_TEMPLATES_READER: Final = "roles/dlp.deidentifyTemplatesReader"
 ROLE_EVENTARC_RECEIVER: Final = "roles/eventarc.eventReceiver"
 ROLE_EVENTARC_AGENT: Final = "roles/eventarc.serviceAgent"
 ROLE_LOG_WRITER: Final = "roles/logging.logWriter"
@@ -133,6 +143,13 @@ DEPLOYED_INDEX_TIMEOUTS: Final = {"create": "3h", "update": "3h", "delete": "1h"
 # Artifact Registry format that holds Kubeflow pipeline templates.
 REPOSITORY_FORMAT_KFP: Final = "KFP"
 
+# Cloud Scheduler: the continuous-feedback jobs call Vertex AI's REST API.
+SCHEDULER_TIME_ZONE: Final = "Etc/UTC"
+SCHEDULER_ATTEMPT_DEADLINE: Final = "60s"
+OAUTH_SCOPE_CLOUD_PLATFORM: Final = "https://www.googleapis.com/auth/cloud-platform"
+# The published tag a scheduled run takes (`llmops pipelines publish`).
+TEMPLATE_TAG_LATEST: Final = "latest"
+
 # BigQuery.
 TIME_PARTITIONING_DAY: Final = "DAY"
 
@@ -158,6 +175,14 @@ REQUIRED_LABELS: Final = (
 def kfp_repository_url(region: str, project: str, repository: str) -> str:
     """The URL `kfp.registry.RegistryClient` takes for a KFP repository."""
     return f"https://{region}-kfp.pkg.dev/{project}/{repository}"
+
+
+def pipeline_jobs_url(region: str, project: str) -> str:
+    """Vertex AI's REST collection that creating a pipeline job posts to."""
+    return (
+        f"https://{region}-aiplatform.googleapis.com/v1/projects/{project}"
+        f"/locations/{region}/pipelineJobs"
+    )
 
 
 def trigger_region(bucket_location: str) -> str:

@@ -4,6 +4,12 @@ A stack file holds `gcp:project`, `gcp:region` and keys in the `llmops`
 namespace. `load` reads them all, checks every one and raises a single
 `StackConfigError` listing each problem with the `pulumi config set` command
 that fixes it, so a first `pulumi up` fails before it creates anything.
+
+The configuration checks shape: types, ranges, names Google Cloud accepts,
+keys that must agree with each other, typos. Whether a well-formed choice is
+safe (a public principal, content kept forever, a primitive role) is the
+policy pack's decision (`policies/`), so `llmops plan` and `pulumi preview
+--policy-pack policies` report it with the other guardrails.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ KEY_PROJECT = "gcp:project"
 KEY_REGION = "gcp:region"
 
 ENVIRONMENTS = ("dev", "prod")
-DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+DATA_CLASSIFICATIONS = contract.DATA_CLASSIFICATIONS
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$")
@@ -36,6 +42,13 @@ _DATASET = re.compile(r"^[a-z][a-z0-9_]{0,1023}$")
 _DEPLOYED_INDEX_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# Predefined roles, and custom roles defined in a project.
+_ROLE = re.compile(
+    r"^(roles/[A-Za-z0-9_.]{3,64}|projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/roles/"
+    r"[A-Za-z0-9_.]{3,64})$"
+)
+# A cron line of five fields (minute hour day-of-month month day-of-week).
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#LW-]+$")
 
 T = TypeVar("T")
 
@@ -147,6 +160,19 @@ class StackConfig:
     prompt_soft_delete_days: int
     pipeline_artifact_days: int
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    # Extra project-level grants the platform team manages: role -> members.
+    project_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Cron line of the continuous-feedback tuning jobs; empty means off.
+    tuning_schedule: str = ""
+    min_new_examples: int = 100
+
+    @property
+    def redacts(self) -> bool:
+        """Whether ingestion redacts PII: asked for, or forced by classification."""
+        return (
+            self.pii_redaction
+            or self.data_classification in contract.REDACTING_CLASSIFICATIONS
+        )
 
     def labels(self, component: str) -> dict[str, str]:
         """The labels a resource of the named component carries."""
@@ -222,8 +248,16 @@ KEYS: dict[str, _Key] = {
             "BigQuery dataset of the monitoring tables.",
         ),
         _Key("datasetLocation", "us-central1", "BigQuery location of the dataset."),
-        _Key("retentionDays", "30", "Days a monitoring partition is kept."),
-        _Key("contentRetentionDays", "30", "Days prompt and response text is kept."),
+        _Key(
+            "retentionDays",
+            "30",
+            "Days a monitoring partition is kept (0: no partition expiration).",
+        ),
+        _Key(
+            "contentRetentionDays",
+            "30",
+            "Days prompt and response text is kept (0: no partition expiration).",
+        ),
         _Key("indexEndpointPublic", "false", "Serve the index on a public endpoint."),
         _Key("indexShardSize", "SHARD_SIZE_SMALL", "Vector Search shard size."),
         _Key("indexMachineType", "e2-standard-2", "Machine type serving the index."),
@@ -281,6 +315,21 @@ KEYS: dict[str, _Key] = {
             "labels",
             '\'{"team": "platform"}\'',
             "Extra labels on every labelled resource.",
+        ),
+        _Key(
+            "projectRoles",
+            '\'{"roles/aiplatform.user": ["group:operators@example.com"]}\'',
+            "Extra project-level grants: role to list of members.",
+        ),
+        _Key(
+            "tuningSchedule",
+            "'0 3 * * 1'",
+            "Cron line of the continuous-feedback tuning jobs (unset: off).",
+        ),
+        _Key(
+            "minNewExamples",
+            "100",
+            "New labelled feedback rows a scheduled tuning run needs to tune.",
         ),
     )
 }
@@ -363,19 +412,58 @@ class _Reader:
             return default
         return value
 
+    def member(self, key: str, item: object) -> str | None:
+        """A well-formed IAM member, or None after recording the problem.
+
+        `allUsers` and `allAuthenticatedUsers` are well formed; whether one may
+        be granted is the policy pack's call (iam-no-public-principals,
+        storage-no-public-buckets).
+        """
+        member = str(item).strip()
+        if member in catalog.PUBLIC_PRINCIPALS:
+            return member
+        kind, _, identity = member.partition(":")
+        if kind not in catalog.PRINCIPAL_KINDS or not identity.strip():
+            kinds = ", ".join(f"{k}:" for k in catalog.PRINCIPAL_KINDS)
+            public = " or ".join(catalog.PUBLIC_PRINCIPALS)
+            self.problem(
+                key, f"entry {member!r} must start with one of {kinds} (or be {public})"
+            )
+            return None
+        return member
+
     def principals(self, key: str) -> tuple[str, ...]:
-        found: list[str] = []
-        for item in self.structured(key, list, []):
-            member = str(item)
-            kind, _, identity = member.partition(":")
-            if member in catalog.PUBLIC_PRINCIPALS or kind in catalog.PUBLIC_PRINCIPALS:
-                self.problem(key, f"grants {member!r}, which would make data public")
-            elif kind not in catalog.PRINCIPAL_KINDS or not identity:
-                kinds = ", ".join(f"{k}:" for k in catalog.PRINCIPAL_KINDS)
-                self.problem(key, f"entry {member!r} must start with one of {kinds}")
-            else:
-                found.append(member)
-        return tuple(sorted(set(found)))
+        found = [self.member(key, item) for item in self.structured(key, list, [])]
+        return tuple(sorted({member for member in found if member}))
+
+    def roles(self, key: str) -> dict[str, tuple[str, ...]]:
+        grants: dict[str, tuple[str, ...]] = {}
+        for role, members in sorted(self.structured(key, dict, {}).items()):
+            if not _ROLE.match(str(role)):
+                self.problem(
+                    key,
+                    f"role {role!r} must be roles/NAME or projects/PROJECT/roles/NAME",
+                )
+                continue
+            if not isinstance(members, list) or not members:
+                self.problem(key, f"role {role!r} must map to a non-empty list")
+                continue
+            found = {self.member(key, item) for item in members}
+            grants[str(role)] = tuple(sorted(m for m in found if m))
+        return grants
+
+    def cron(self, key: str) -> str:
+        line = " ".join(self.text(key, "").split())
+        if line and (
+            len(line.split()) != 5
+            or not all(_CRON_FIELD.match(part) for part in line.split())
+        ):
+            self.problem(
+                key,
+                f"must be a cron line of five fields (minute hour day month "
+                f"weekday), got {line!r}",
+            )
+        return line
 
 
 def _label_value(text: str) -> str:
@@ -467,14 +555,15 @@ def load(values: Mapping[str, Any], stack: str) -> StackConfig:
         )
 
     # Retention: content (prompts, responses) never outlives the rows around it.
-    retention = read.integer(key + "retentionDays", preset.retention_days, 1, 3650)
+    # 0 means no partition expiration; the policy pack judges that for content.
+    retention = read.integer(key + "retentionDays", preset.retention_days, 0, 3650)
     content_retention = read.integer(
         key + "contentRetentionDays",
-        min(preset.content_retention_days, retention),
-        1,
+        min(preset.content_retention_days, retention or preset.content_retention_days),
+        0,
         3650,
     )
-    if content_retention > retention:
+    if retention and content_retention > retention:
         read.problem(
             key + "contentRetentionDays",
             f"{content_retention} exceeds retentionDays ({retention})",
@@ -587,6 +676,9 @@ def load(values: Mapping[str, Any], stack: str) -> StackConfig:
             key + "pipelineArtifactDays", preset.pipeline_artifact_days, 1, 3650
         ),
         extra_labels=labels,
+        project_roles=read.roles(key + "projectRoles"),
+        tuning_schedule=read.cron(key + "tuningSchedule"),
+        min_new_examples=read.integer(key + "minNewExamples", 100, 0, 1_000_000),
     )
     if read.problems:
         raise StackConfigError(read.problems)

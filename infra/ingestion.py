@@ -10,6 +10,8 @@ Three identities take part, each with only what it needs: the runtime account
 (read docs, write chunks, write ingestion events, call Vertex AI), the trigger
 account (receive events, invoke the functions) and the build account (build
 the source into an image). The Cloud Storage agent publishes the events.
+When the stack redacts with Cloud DLP, the runtime account may also call DLP
+and read the two templates.
 """
 
 from __future__ import annotations
@@ -83,6 +85,20 @@ class IngestionArgs:
     # IAM and Resource Manager: service accounts and project-level grants.
     iam_services: Sequence[pulumi.Resource]
     bigquery_services: Sequence[pulumi.Resource]
+    # Where queries go: a public endpoint's domain. None for a private
+    # endpoint, whose PSC address the network team sets (docs/platform.md).
+    match_endpoint: pulumi.Input[str] | None = None
+    # Cloud DLP template resource names, when the stack redacts with DLP.
+    dlp_inspect_template: pulumi.Input[str] | None = None
+    dlp_deidentify_template: pulumi.Input[str] | None = None
+
+    @property
+    def redacts_with_dlp(self) -> bool:
+        """Whether the functions are given DLP templates to redact with."""
+        return (
+            self.dlp_inspect_template is not None
+            and self.dlp_deidentify_template is not None
+        )
 
 
 def function_environment(
@@ -91,7 +107,7 @@ def function_environment(
     chunks_bucket: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
     """The environment `llmops.settings.Settings.from_env` reads in the cloud."""
-    return {
+    environment: dict[str, pulumi.Input[str]] = {
         contract.ENV_PROJECT: args.project,
         contract.ENV_LOCATION: args.region,
         contract.ENV_DOCS_BUCKET: docs_bucket,
@@ -108,6 +124,16 @@ def function_environment(
         contract.ENV_PII_REDACTION: "true" if args.pii_redaction else "false",
         contract.ENV_DATA_CLASSIFICATION: args.data_classification,
     }
+    if args.match_endpoint is not None:
+        environment[contract.ENV_MATCH_ENDPOINT] = args.match_endpoint
+    if args.dlp_inspect_template is not None and args.dlp_deidentify_template:
+        environment.update(
+            {
+                contract.ENV_DLP_INSPECT_TEMPLATE: args.dlp_inspect_template,
+                contract.ENV_DLP_DEIDENTIFY_TEMPLATE: args.dlp_deidentify_template,
+            }
+        )
+    return environment
 
 
 class Ingestion(pulumi.ComponentResource):
@@ -226,6 +252,21 @@ class Ingestion(pulumi.ComponentResource):
         self._project_role(
             args, "runtime-log-writer", catalog.ROLE_LOG_WRITER, runtime.member
         )
+        # Redaction with DLP: call it, and read the templates (DLP templates
+        # have no IAM of their own, so reading them is a project role).
+        if args.redacts_with_dlp:
+            for key, role in (
+                ("runtime-dlp-user", catalog.ROLE_DLP_USER),
+                (
+                    "runtime-reads-inspect-templates",
+                    catalog.ROLE_DLP_INSPECT_TEMPLATES_READER,
+                ),
+                (
+                    "runtime-reads-deidentify-templates",
+                    catalog.ROLE_DLP_DEIDENTIFY_TEMPLATES_READER,
+                ),
+            ):
+                self._project_role(args, key, role, runtime.member)
 
         # Uploaders manage documents; the functions index what they leave there.
         for member in args.uploaders:

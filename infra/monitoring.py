@@ -4,7 +4,9 @@ The tables' schemas, partitioning and clustering come from the JSON files the
 runtime writes rows against (`llmops.contract.table_spec`); the views come from
 `llmops.views.VIEWS`, rendered with the project and dataset so their SQL names
 every table in full. Partitions expire after the retention period; tables that
-hold prompt or response text expire after the shorter content retention.
+hold prompt or response text expire after the shorter content retention. A
+retention of 0 days declares no expiration; the policy pack reports that for
+content tables (monitoring-content-retention).
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ DAY_MS = 24 * 60 * 60 * 1000
 
 def _current_views() -> tuple[views.View, ...]:
     return tuple(views.VIEWS)
+
+
+def _dataset_default_ms(args: MonitoringArgs) -> int | None:
+    """The dataset's default partition expiration, or None for none.
+
+    BigQuery gives the default to every partitioned table created without an
+    expiration of its own, so when one retention is 0 (keep forever) the
+    dataset has no default: the tables that keep forever would get it.
+    """
+    if not args.retention_days or not args.content_retention_days:
+        return None
+    return args.retention_days * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,7 @@ class Monitoring(pulumi.ComponentResource):
             dataset_id=args.dataset_id,
             location=args.location,
             description="Interactions, feedback, ingestion and prompt-registry events.",
-            default_partition_expiration_ms=args.retention_days * DAY_MS,
+            default_partition_expiration_ms=_dataset_default_ms(args),
             delete_contents_on_destroy=not args.protect,
             labels=dict(args.labels),
             opts=pulumi.ResourceOptions(
@@ -93,7 +107,7 @@ class Monitoring(pulumi.ComponentResource):
                 time_partitioning=gcp.bigquery.TableTimePartitioningArgs(
                     type=catalog.TIME_PARTITIONING_DAY,
                     field=spec.partition_field,
-                    expiration_ms=days * DAY_MS,
+                    expiration_ms=days * DAY_MS if days else None,
                 ),
                 clusterings=list(spec.clustering),
                 deletion_protection=args.protect,

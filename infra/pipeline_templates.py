@@ -47,7 +47,9 @@ class PipelineTemplates(pulumi.ComponentResource):
 
     pipeline_root: pulumi.Output[str]
     repository_url: pulumi.Output[str]
+    repository_name: pulumi.Output[str]
     account_email: pulumi.Output[str]
+    account_name: pulumi.Output[str]
 
     def __init__(
         self,
@@ -175,7 +177,9 @@ class PipelineTemplates(pulumi.ComponentResource):
         self.repository_url = repository.repository_id.apply(
             lambda repo: catalog.kfp_repository_url(args.region, args.project, repo)
         )
+        self.repository_name = repository.name
         self.account_email = account.email
+        self.account_name = account.name
         self.register_outputs(
             {
                 "pipelineRoot": self.pipeline_root,

@@ -30,8 +30,6 @@ _Dedicated = gcp.vertex.AiIndexEndpointDeployedIndexDedicatedResourcesArgs
 _MachineSpec = gcp.vertex.AiIndexEndpointDeployedIndexDedicatedResourcesMachineSpecArgs
 
 BOOTSTRAP_PREFIX = "bootstrap"
-BOOTSTRAP_DATAPOINT_ID = "llmops-bootstrap"
-BOOTSTRAP_RESTRICT_VALUE = "__bootstrap__"
 
 
 def bootstrap_datapoint(dimensions: int) -> str:
@@ -39,12 +37,12 @@ def bootstrap_datapoint(dimensions: int) -> str:
     embedding = [1.0] + [0.0] * (dimensions - 1)
     return json.dumps(
         {
-            "id": BOOTSTRAP_DATAPOINT_ID,
+            "id": contract.BOOTSTRAP_DATAPOINT_ID,
             "embedding": embedding,
             "restricts": [
                 {
                     "namespace": contract.RESTRICT_USE_CASE,
-                    "allow": [BOOTSTRAP_RESTRICT_VALUE],
+                    "allow": [contract.BOOTSTRAP_RESTRICT_VALUE],
                 }
             ],
         },

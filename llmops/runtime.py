@@ -50,7 +50,10 @@ def table_store(settings: Settings) -> TableStore:
     from google.cloud import bigquery
 
     return BigQueryTableStore(
-        bigquery.Client(project=settings.project), dataset=settings.dataset
+        bigquery.Client(project=settings.project),
+        settings.project or "",
+        settings.dataset,
+        location=settings.location,
     )
 
 

@@ -17,9 +17,29 @@ def cli() -> None:
 
 def _register() -> None:
     # Each module defines one click command or group named ``command``.
-    from llmops.cli import demo, ingest, local, pipelines, plan, search
+    from llmops.cli import (
+        demo,
+        erase_user,
+        ingest,
+        local,
+        pipelines,
+        plan,
+        prompts,
+        report,
+        search,
+    )
 
-    for module in (demo, ingest, local, pipelines, plan, search):
+    for module in (
+        demo,
+        erase_user,
+        ingest,
+        local,
+        pipelines,
+        plan,
+        prompts,
+        report,
+        search,
+    ):
         cli.add_command(module.command)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -11,7 +12,15 @@ from rich.console import Console
 from llmops import demo, runtime
 from llmops.cli.ingest import ingest_files
 from llmops.cli.search import format_hit
-from llmops.targets import local_target, state_dir
+from llmops.monitoring import InteractionLogger, summary, write_report
+from llmops.monitoring.pseudonyms import LOCAL_DEAD_LETTER_FILE, local_pseudonym_key
+from llmops.monitoring.searches import (
+    SEARCH_TEMPLATE_NAME,
+    log_search,
+    register_search_template,
+)
+from llmops.prompts import PromptClient, PromptRegistry
+from llmops.targets import Target, local_target, state_dir
 
 
 @click.command("demo")
@@ -25,7 +34,7 @@ from llmops.targets import local_target, state_dir
 @click.option("--keep/--no-keep", default=False, help="Leave the platform running.")
 @click.option("--timeout", default=900.0, show_default=True, help="Seconds to wait.")
 def command(docs: Path | None, state: str | None, keep: bool, timeout: float) -> None:
-    """Start the local platform, ingest real documents, search them."""
+    """Start the local platform, ingest real documents, search them, report."""
     from llmops.local import LocalPlatform
 
     console = Console(stderr=True)
@@ -47,26 +56,14 @@ def command(docs: Path | None, state: str | None, keep: bool, timeout: float) ->
                 timeout=timeout,
                 console=console,
             )
-        failed = [r for r in results if r.status != "done"]
-        for result in failed:
-            click.echo(
-                f"not ingested: {result.upload.name}: {result.status} ({result.reason})"
-            )
+        for result in results:
+            if result.status != "done":
+                click.echo(
+                    f"not ingested: {result.upload.name}: {result.status} "
+                    f"({result.reason})"
+                )
 
-        retriever = runtime.build_retriever(target.settings())
-        answered = 0
-        for probe in demo.PROBES:
-            hits = retriever.search(probe.question, k=3)
-            ok = bool(hits) and hits[0].chunk.object in probe.answers
-            answered += ok
-            click.echo(
-                f"\nQ: {probe.question}  [{'top hit answers' if ok else 'MISS'}]"
-            )
-            for rank, hit in enumerate(hits, start=1):
-                click.echo(format_hit(rank, hit, width=120))
-        click.echo(
-            f"\nsearches answered by their top hit: {answered}/{len(demo.PROBES)}"
-        )
+        _search_and_log(target, folder, platform.buckets["prompts"])
         click.echo(
             f"documents={sum(r.status == 'done' for r in results)} "
             f"chunks={sum(r.chunks for r in results)} "
@@ -78,3 +75,62 @@ def command(docs: Path | None, state: str | None, keep: bool, timeout: float) ->
     finally:
         if started and not keep:
             platform.stop()
+
+
+def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
+    """Run the probe searches, log each as an interaction with feedback, report."""
+    settings = target.settings()
+    tables = runtime.table_store(settings)
+    retriever = runtime.build_retriever(settings)
+    # Load the model now, so the logged latencies are the searches' own.
+    warm_up = getattr(runtime.embedder(settings), "warm_up", None)
+    if warm_up is not None:
+        warm_up()
+
+    # Searches are logged under a registered template version; the feedback
+    # says whether the top hit came from a topic that answers the question.
+    registry = PromptRegistry(
+        runtime.object_store(settings), prompts_bucket, events=tables
+    )
+    register_search_template(registry, author="llmops demo")
+    prompt = PromptClient(registry).get(SEARCH_TEMPLATE_NAME)
+    answered = 0
+    with InteractionLogger(
+        tables,
+        use_case="demo",
+        pseudonym_key=local_pseudonym_key(folder),
+        dead_letter_path=folder / LOCAL_DEAD_LETTER_FILE,
+    ) as log:
+        for turn, probe in enumerate(demo.PROBES, start=1):
+            started_at = time.perf_counter()
+            hits = retriever.search(probe.question, k=3)
+            latency_ms = (time.perf_counter() - started_at) * 1000
+            ok = bool(hits) and hits[0].chunk.object in probe.answers
+            answered += ok
+            interaction = log_search(
+                log,
+                prompt,
+                probe.question,
+                hits,
+                latency_ms=latency_ms,
+                model_name=settings.embedding_model.name,
+                conversation_id="demo",
+                turn=turn,
+                user_id="demo-user",
+            )
+            log.log_feedback(interaction, thumbs=1 if ok else -1)
+            click.echo(
+                f"\nQ: {probe.question}  [{'top hit answers' if ok else 'MISS'}]"
+            )
+            for rank, hit in enumerate(hits, start=1):
+                click.echo(format_hit(rank, hit, width=120))
+    click.echo(
+        f"\nsearches answered by their top hit: {answered}/{len(demo.PROBES)}; "
+        f"logged as interactions of template {prompt.name} v{prompt.version}, "
+        "with feedback"
+    )
+
+    report_path = folder.parent / "report.html"
+    report = write_report(tables, report_path, target=target.description)
+    click.echo(summary(report))
+    click.echo(f"report: {report_path}")

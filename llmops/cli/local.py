@@ -63,24 +63,15 @@ def up(
 ) -> None:
     """Start the platform (or reuse a running one) and print its environment."""
     started = time.monotonic()
+    # Without either flag the platform serves the repository's function.
+    source: dict[str, Path | None] = {}
     if no_function:
-        platform = LocalPlatform(
-            state_dir,
-            function_source=None,
-            ttl_seconds=ttl_seconds,
-            stop_with_parent=False,
-        )
+        source["function_source"] = None
     elif function_source is not None:
-        platform = LocalPlatform(
-            state_dir,
-            function_source=function_source,
-            ttl_seconds=ttl_seconds,
-            stop_with_parent=False,
-        )
-    else:
-        platform = LocalPlatform(
-            state_dir, ttl_seconds=ttl_seconds, stop_with_parent=False
-        )
+        source["function_source"] = function_source
+    platform = LocalPlatform(
+        state_dir, ttl_seconds=ttl_seconds, stop_with_parent=False, **source
+    )
     platform.start()
     if as_json:
         click.echo(json.dumps(platform.info, indent=2, sort_keys=True))

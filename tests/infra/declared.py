@@ -27,5 +27,14 @@ def platform_resources(platform: Platform) -> list[pulumi.CustomResource]:
         platform.ingestion,
         platform.pipeline_templates,
         *platform.use_cases.values(),
+        *[
+            optional
+            for optional in (
+                platform.project_roles,
+                platform.data_protection,
+                platform.tuning_schedule,
+            )
+            if optional is not None
+        ],
     ]
     return [r for component in components for r in custom_children(component)]

@@ -58,10 +58,64 @@ def test_an_unknown_key_is_refused_with_the_nearest_known_one() -> None:
     assert "pulumi config rm llmops:embedingModel" in problem
 
 
-def test_public_principals_are_refused() -> None:
-    """No stack can grant the prompts to everyone."""
-    (problem,) = _problems({**MINIMAL, "llmops:promptReaders": '["allUsers"]'})
-    assert "llmops:promptReaders" in problem and "public" in problem
+def test_public_principals_are_well_formed_and_left_to_the_policy_pack() -> None:
+    """allUsers and allAuthenticatedUsers load (the policy pack judges them);
+    a member without a known kind is still refused."""
+    config = load(
+        {**MINIMAL, "llmops:promptReaders": '["allUsers", "group:a@example.com"]'},
+        "dev",
+    )
+    assert config.prompt_readers == ("allUsers", "group:a@example.com")
+    problems = _problems(
+        {**MINIMAL, "llmops:docsUploaders": '["allUsers:x", "someone@example.com"]'}
+    )
+    assert len(problems) == 2
+    assert all(p.startswith("llmops:docsUploaders") for p in problems)
+    assert "'someone@example.com' must start with one of user:" in problems[1]
+
+
+def test_zero_retention_means_no_partition_expiration() -> None:
+    """0 days is accepted for both retentions; below 0 is refused."""
+    config = load({**MINIMAL, "llmops:contentRetentionDays": "0"}, "dev")
+    assert (config.retention_days, config.content_retention_days) == (30, 0)
+    config = load({**MINIMAL, "llmops:retentionDays": "0"}, "dev")
+    assert (config.retention_days, config.content_retention_days) == (0, 30)
+    (problem,) = _problems({**MINIMAL, "llmops:retentionDays": "-1"})
+    assert "between 0 and 3650" in problem
+
+
+def test_project_roles_map_well_formed_roles_to_members() -> None:
+    """projectRoles takes predefined and project custom roles, any well-formed
+    member (primitive roles too: the policy pack reports them), and refuses a
+    malformed role or an empty member list."""
+    config = load(
+        {
+            **MINIMAL,
+            "llmops:projectRoles": (
+                '{"roles/aiplatform.user": ["group:ops@example.com"], '
+                '"projects/acme-llmops-dev/roles/llmopsViewer": ["user:a@example.com"],'
+                ' "roles/owner": ["user:b@example.com"]}'
+            ),
+        },
+        "dev",
+    )
+    assert config.project_roles == {
+        "projects/acme-llmops-dev/roles/llmopsViewer": ("user:a@example.com",),
+        "roles/aiplatform.user": ("group:ops@example.com",),
+        "roles/owner": ("user:b@example.com",),
+    }
+    problems = _problems(
+        {
+            **MINIMAL,
+            "llmops:projectRoles": '{"owner": ["user:a@example.com"], '
+            '"roles/logging.viewer": []}',
+        }
+    )
+    assert len(problems) == 2
+    bad_role, empty = problems
+    assert "role 'owner' must be roles/NAME or projects/PROJECT/roles/NAME" in bad_role
+    assert "must map to a non-empty list" in empty
+    assert "pulumi config set llmops:projectRoles" in empty
 
 
 def test_content_cannot_outlive_the_rows_around_it() -> None:

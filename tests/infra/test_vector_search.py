@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from infra import catalog
-from infra.vector_search import BOOTSTRAP_DATAPOINT_ID, bootstrap_datapoint
+from infra.vector_search import bootstrap_datapoint
 from llmops import contract
 
 VERTEX_MODELS = sorted(
@@ -143,7 +143,7 @@ def test_bootstrap_datapoint_is_unit_length_and_outside_every_use_case() -> None
     """The bootstrap vector has the index's dimension and length 1, and its
     use-case restrict matches no use case name a stack may declare."""
     line = json.loads(bootstrap_datapoint(384))
-    assert line["id"] == BOOTSTRAP_DATAPOINT_ID
+    assert line["id"] == contract.BOOTSTRAP_DATAPOINT_ID
     assert len(line["embedding"]) == 384
     assert sum(x * x for x in line["embedding"]) == pytest.approx(1.0)
     (restrict,) = line["restricts"]

@@ -1,0 +1,413 @@
+"""Interaction and feedback logging: batched, retried, never dropped silently.
+
+``InteractionLogger.log_interaction`` records one model call (prompt, template
+version, model, response, latency, sizes, safety attributes, guardrails,
+retrieved chunks, conversation and turn, a pseudonymous user id) and returns
+its interaction id; ``log_feedback`` records a thumbs, a rating, a comment, a
+corrected response or a preference between two responses against that id.
+
+Rows wait in a buffer and go out in batches. A batch that meets a
+``TransientError`` is tried again with backoff. When the table rejects a
+batch, each of its rows is tried on its own, so the good rows land and each
+bad one is reported with its reason and appended to the dead-letter file
+(JSON lines), as are rows still failing after the last retry. In
+metrics-only mode no prompt, response or feedback text is stored, only
+sizes, scores and flags.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import json
+import logging
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from llmops import contract as c
+from llmops.backends.base import TableStore
+from llmops.errors import ConfigError, InputError, TransientError
+from llmops.monitoring.pseudonyms import check_key, pseudonym
+from llmops.monitoring.sentiment import SentimentScorer, VaderSentiment
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 50
+DEFAULT_MAX_DELAY_SECONDS = 5.0
+DEFAULT_ATTEMPTS = 5
+DEFAULT_BACKOFF_SECONDS = 0.2
+
+# One analyser for every logger: its lexicon loads once, on first use.
+_SENTIMENT = VaderSentiment()
+
+# Loggers still holding rows when the interpreter exits are flushed then.
+_open_loggers: weakref.WeakSet[InteractionLogger] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for open_logger in list(_open_loggers):
+        try:
+            open_logger.flush()
+        except Exception:
+            logger.exception("monitoring.exit_flush_failed")
+
+
+@dataclass(frozen=True)
+class SafetyAttribute:
+    """A model's safety rating for one harm category."""
+
+    category: str
+    probability: str | None = None
+    score: float | None = None
+    blocked: bool = False
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "probability": self.probability,
+            "score": self.score,
+            "blocked": self.blocked,
+        }
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row the table did not take, and why."""
+
+    table: str
+    row: Mapping[str, Any]
+    reason: str
+
+
+@dataclass
+class FlushResult:
+    """What one flush wrote, and what it could not."""
+
+    inserted: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
+def _utc(value: dt.datetime | None) -> str:
+    moment = value or dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        raise InputError(
+            f"time {moment.isoformat()} has no timezone; pass an aware datetime (UTC)"
+        )
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def _attributes(
+    values: Sequence[SafetyAttribute | Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    rows = []
+    for value in values or ():
+        rows.append(
+            value.to_row() if isinstance(value, SafetyAttribute) else dict(value)
+        )
+    return rows
+
+
+class InteractionLogger:
+    """Writes interaction and feedback rows for one use case.
+
+    ``pseudonym_key`` turns user ids into keyed hashes (never stored raw).
+    ``dead_letter_path`` receives every row that could not be written.
+    ``sleep`` is how the logger waits between retries (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        tables: TableStore,
+        *,
+        use_case: str,
+        pseudonym_key: bytes,
+        dead_letter_path: Path | str,
+        metrics_only: bool = False,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_delay_seconds: float = DEFAULT_MAX_DELAY_SECONDS,
+        attempts: int = DEFAULT_ATTEMPTS,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        sentiment: SentimentScorer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not use_case:
+            raise ConfigError("use_case is empty; name the use case the rows belong to")
+        if batch_size < 1 or attempts < 1:
+            raise ConfigError(
+                f"batch_size and attempts must be at least 1, got {batch_size} "
+                f"and {attempts}"
+            )
+        self._tables = tables
+        self.use_case = use_case
+        self._key = check_key(pseudonym_key)
+        self.dead_letter_path = Path(dead_letter_path)
+        self.metrics_only = metrics_only
+        self._batch_size = batch_size
+        self._max_delay = max_delay_seconds
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+        self._sentiment = sentiment if sentiment is not None else _SENTIMENT
+        self._sleep = sleep
+        self._clock = clock
+        self._buffers: dict[str, list[dict[str, Any]]] = {
+            c.TABLE_INTERACTIONS: [],
+            c.TABLE_FEEDBACK: [],
+        }
+        self._oldest: float | None = None
+        self._lock = threading.RLock()
+        self.rejected: list[RejectedRow] = []
+        _open_loggers.add(self)
+
+    # -- Recording -------------------------------------------------------------
+
+    def log_interaction(
+        self,
+        *,
+        prompt: str,
+        response: str,
+        model_name: str,
+        model_version: str | None = None,
+        template_name: str | None = None,
+        template_version: int | None = None,
+        template_label: str | None = None,
+        latency_ms: float | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        safety_attributes: Sequence[SafetyAttribute | Mapping[str, Any]] | None = None,
+        blocked: bool | None = None,
+        guardrails: Sequence[str] | None = None,
+        retrieved_chunk_ids: Sequence[str] | None = None,
+        conversation_id: str | None = None,
+        turn: int | None = None,
+        user_id: str | None = None,
+        user_input: str | None = None,
+        request_time: dt.datetime | None = None,
+        interaction_id: str | None = None,
+    ) -> str:
+        """Buffer one interaction row and return its interaction id.
+
+        Sentiment is scored on ``user_input`` when given (what the user typed),
+        else on the full prompt.
+        """
+        attributes = _attributes(safety_attributes)
+        if blocked is None:
+            blocked = any(bool(a.get("blocked")) for a in attributes)
+        identifier = interaction_id or uuid.uuid4().hex
+        row: dict[str, Any] = {
+            "interaction_id": identifier,
+            "request_time": _utc(request_time),
+            "use_case": self.use_case,
+            "template_name": template_name,
+            "template_version": template_version,
+            "template_label": template_label,
+            "model_name": model_name,
+            "model_version": model_version,
+            "prompt": None if self.metrics_only else prompt,
+            "response": None if self.metrics_only else response,
+            "latency_ms": latency_ms,
+            "input_chars": len(prompt),
+            "output_chars": len(response),
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "prompt_sentiment": self._sentiment.score(
+                user_input if user_input is not None else prompt
+            ),
+            "safety_attributes": attributes,
+            "blocked": blocked,
+            "guardrails": list(guardrails or ()),
+            "retrieved_chunk_ids": list(retrieved_chunk_ids or ()),
+            "conversation_id": conversation_id,
+            "turn": turn,
+            "user_pseudonym": pseudonym(user_id, self._key) if user_id else None,
+            "metrics_only": self.metrics_only,
+        }
+        self._add(c.TABLE_INTERACTIONS, row)
+        return identifier
+
+    def log_feedback(
+        self,
+        interaction_id: str,
+        *,
+        thumbs: int | None = None,
+        rating: int | None = None,
+        comment: str | None = None,
+        corrected_response: str | None = None,
+        candidate_a: str | None = None,
+        candidate_b: str | None = None,
+        preferred: str | None = None,
+        user_id: str | None = None,
+        feedback_time: dt.datetime | None = None,
+    ) -> str:
+        """Buffer one feedback row on ``interaction_id`` and return its id."""
+        if not interaction_id:
+            raise InputError("feedback needs the interaction_id it is about")
+        if thumbs is not None and thumbs not in (-1, 1):
+            raise InputError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}")
+        if rating is not None and (
+            isinstance(rating, bool) or rating not in range(1, 6)
+        ):
+            raise InputError(
+                f"rating must be a whole number from 1 to 5, got {rating!r}"
+            )
+        if preferred is not None:
+            if preferred not in ("a", "b"):
+                raise InputError(f"preferred must be 'a' or 'b', got {preferred!r}")
+            if candidate_a is None or candidate_b is None:
+                raise InputError(
+                    "preferred needs both candidate_a and candidate_b, the two "
+                    "responses the user chose between"
+                )
+        if all(
+            value is None
+            for value in (thumbs, rating, comment, corrected_response, preferred)
+        ):
+            raise InputError(
+                "feedback is empty; give thumbs, rating, comment, corrected_response "
+                "or preferred"
+            )
+        keep = not self.metrics_only
+        identifier = uuid.uuid4().hex
+        row = {
+            "feedback_id": identifier,
+            "interaction_id": interaction_id,
+            "feedback_time": _utc(feedback_time),
+            "use_case": self.use_case,
+            "user_pseudonym": pseudonym(user_id, self._key) if user_id else None,
+            "thumbs": thumbs,
+            "rating": rating,
+            "comment": comment if keep else None,
+            "corrected_response": corrected_response if keep else None,
+            "candidate_a": candidate_a if keep else None,
+            "candidate_b": candidate_b if keep else None,
+            "preferred": preferred,
+        }
+        self._add(c.TABLE_FEEDBACK, row)
+        return identifier
+
+    # -- Writing ---------------------------------------------------------------
+
+    def _add(self, table: str, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._buffers[table].append(row)
+            if self._oldest is None:
+                self._oldest = self._clock()
+            pending = sum(len(rows) for rows in self._buffers.values())
+            overdue = self._clock() - self._oldest >= self._max_delay
+        if pending >= self._batch_size or overdue:
+            self.flush()
+
+    def pending(self) -> int:
+        """Rows buffered and not yet written."""
+        with self._lock:
+            return sum(len(rows) for rows in self._buffers.values())
+
+    def flush(self) -> FlushResult:
+        """Write every buffered row; report and dead-letter what cannot be written."""
+        result = FlushResult()
+        with self._lock:
+            # Interactions first: feedback refers to them.
+            for table in (c.TABLE_INTERACTIONS, c.TABLE_FEEDBACK):
+                rows, self._buffers[table] = self._buffers[table], []
+                for start in range(0, len(rows), self._batch_size):
+                    self._write(table, rows[start : start + self._batch_size], result)
+            self._oldest = None
+        if result.rejected:
+            self.rejected.extend(result.rejected)
+            self._dead_letter(result.rejected)
+        return result
+
+    def _write(
+        self, table: str, rows: list[dict[str, Any]], result: FlushResult
+    ) -> None:
+        try:
+            self._insert_with_retry(table, rows)
+            result.inserted += len(rows)
+            logger.debug("monitoring.flushed table=%s rows=%d", table, len(rows))
+            return
+        except InputError as error:
+            if len(rows) == 1:
+                result.rejected.append(RejectedRow(table, rows[0], str(error)))
+                self._report(table, rows[0], str(error))
+                return
+        except TransientError as error:
+            reason = f"still failing after {self._attempts} attempts: {error}"
+            for row in rows:
+                result.rejected.append(RejectedRow(table, row, reason))
+                self._report(table, row, reason)
+            return
+        # The batch was refused as a whole (nothing of it was written): try each
+        # row on its own so that the good ones land and the bad ones are named.
+        for row in rows:
+            self._write(table, [row], result)
+
+    def _insert_with_retry(self, table: str, rows: list[dict[str, Any]]) -> None:
+        delay = self._backoff
+        for attempt in range(1, self._attempts + 1):
+            try:
+                self._tables.insert(table, rows)
+                return
+            except TransientError as error:
+                if attempt == self._attempts:
+                    raise
+                logger.warning(
+                    "monitoring.retry table=%s rows=%d attempt=%d error=%s",
+                    table,
+                    len(rows),
+                    attempt,
+                    type(error).__name__,
+                )
+                self._sleep(delay)
+                delay *= 2
+
+    def _report(self, table: str, row: Mapping[str, Any], reason: str) -> None:
+        key = "interaction_id" if table == c.TABLE_INTERACTIONS else "feedback_id"
+        logger.error(
+            "monitoring.row_rejected table=%s id=%s reason=%s dead_letter=%s",
+            table,
+            row.get(key),
+            reason,
+            self.dead_letter_path,
+        )
+
+    def _dead_letter(self, rejected: Sequence[RejectedRow]) -> None:
+        self.dead_letter_path.parent.mkdir(parents=True, exist_ok=True)
+        now = dt.datetime.now(dt.UTC).isoformat()
+        with self.dead_letter_path.open("a", encoding="utf-8") as out:
+            for entry in rejected:
+                out.write(
+                    json.dumps(
+                        {
+                            "time": now,
+                            "table": entry.table,
+                            "reason": entry.reason,
+                            "row": entry.row,
+                        },
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                    + "\n"
+                )
+
+    def close(self) -> FlushResult:
+        """Write whatever is still buffered."""
+        return self.flush()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
