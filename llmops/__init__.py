@@ -1,3 +1,3 @@
-"""llmops-platform: the runtime shared by the ingestion functions, the SDK and the CLI."""
+"""llmops-platform: the runtime the ingestion functions, the SDK and the CLI share."""
 
 __version__ = "0.1.0"

@@ -571,8 +571,10 @@ def render_policies(verdicts: list[dict[str, Any]]) -> str:
         )
         lines.append(f"  {verdict['name']} [{verdict['enforcement']}]: {state}")
         for violation in verdict["violations"]:
-            lines.append(f"    - {violation.get('name') or violation.get('urn')}: "
-                         f"{violation['message']}")
+            lines.append(
+                f"    - {violation.get('name') or violation.get('urn')}: "
+                f"{violation['message']}"
+            )
             if violation.get("remediation"):
                 lines.append(f"      fix: {violation['remediation']}")
     lines.append(

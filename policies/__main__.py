@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import EnforcementLevel, Policy, PolicyPack  # noqa: E402
+from pulumi_policy import EnforcementLevel, Policy, PolicyPack
 
-from policies.pack import ALL, PACK_NAME, initial_config  # noqa: E402
+from policies.pack import ALL, PACK_NAME, initial_config
 
 rules: list[Policy] = [*ALL]
 

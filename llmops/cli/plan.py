@@ -4,7 +4,8 @@ The review artefact for a pull request that touches infra/ or a stack file:
 every resource with its key inputs and what it depends on, or with `--json`
 one object whose `resources` list holds each resource's type, name, inputs
 and dependencies, and whose `policies` list holds each rule's verdict. It
-exits non-zero when a mandatory rule is violated. The same input always prints the same bytes.
+exits non-zero when a mandatory rule is violated. The same input always prints
+the same bytes.
 """
 
 from __future__ import annotations

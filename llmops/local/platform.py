@@ -59,7 +59,7 @@ class LocalPlatform:
         self,
         state_dir: Path | str | None = None,
         *,
-        function_source: Path | str | None | object = _DEFAULT,
+        function_source: Path | str | object | None = _DEFAULT,
         finalized_target: str = "on_object_finalized",
         deleted_target: str = "on_object_deleted",
         extra_env: Mapping[str, str] | None = None,

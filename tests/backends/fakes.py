@@ -264,7 +264,9 @@ class FakeVertex:
                     dot = sum(
                         a * b
                         for a, b in zip(
-                            query.datapoint.feature_vector, point.feature_vector
+                            query.datapoint.feature_vector,
+                            point.feature_vector,
+                            strict=True,
                         )
                     )
                     hits.append((dot, point.datapoint_id))

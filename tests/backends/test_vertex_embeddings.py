@@ -85,7 +85,7 @@ def test_vectors_come_back_unit_length_in_input_order(
     vectors = embedder.embed(texts, task="document")
 
     assert len(vectors) == 3
-    for text, vector in zip(texts, vectors):
+    for text, vector in zip(texts, vectors, strict=True):
         raw = raw_embedding(text, "RETRIEVAL_DOCUMENT", 256)
         norm = math.sqrt(sum(v * v for v in raw))
         assert len(vector) == 256

@@ -233,7 +233,7 @@ def test_run_local_without_interactions_says_what_to_do(
 
 def test_seed_timestamps_are_in_the_past() -> None:
     """The seeded rows predate now, so no run of the gate sees future rows."""
-    assert seed.START < datetime.now(UTC)
+    assert datetime.now(UTC) > seed.START
 
 
 def test_local_run_of_the_evaluation_pipeline_records_the_run(
