@@ -79,7 +79,9 @@ def extra_documents(docs: Path) -> list[tuple[Path, str]]:
 
 
 @contextmanager
-def corpus(docs: Path | None) -> Iterator[list[tuple[Path, str]]]:
+def corpus(
+    docs: Path | None, *, seeded: bool = False
+) -> Iterator[list[tuple[Path, str]]]:
     """The files of the main job's corpus, with their object names."""
     with tempfile.TemporaryDirectory(prefix="llmops-corpus-") as tmp:
         root = Path(tmp)
@@ -88,6 +90,11 @@ def corpus(docs: Path | None) -> Iterator[list[tuple[Path, str]]]:
         ]
         if docs is not None:
             files += extra_documents(docs)
+        if seeded:
+            path = root / SEEDED_OBJECT
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(seeded_document(), encoding="utf-8")
+            files.append((path, SEEDED_OBJECT))
         yield files
 
 
@@ -97,3 +104,54 @@ class Stopwatch:
 
     def seconds(self) -> float:
         return time.perf_counter() - self.start
+
+
+# Synthetic personal data for the redaction run: documented test values (card
+# numbers from issuers' test ranges, IBANs from the standard's examples,
+# addresses in reserved domains and blocks), one line each, so that the run
+# can show they were found, counted and kept out of the index and the tables.
+SEEDED_VALUES: dict[str, tuple[str, ...]] = {
+    "EMAIL_ADDRESS": ("dana.whitfield@example.com",),
+    "PHONE_NUMBER": ("+44 20 7946 0958",),
+    "CREDIT_CARD_NUMBER": ("4111 1111 1111 1111", "5500-0000-0000-0004"),
+    "IBAN_CODE": ("GB82 WEST 1234 5698 7654 32",),
+    "IP_ADDRESS": ("192.168.10.20",),
+    "US_SOCIAL_SECURITY_NUMBER": ("536-22-1234",),
+}
+SEEDED_OBJECT = "seeded/customer-records.txt"
+
+
+def seeded_document() -> str:
+    """A short customer-service note that carries every seeded value."""
+    lines = [
+        "Customer records",
+        "================",
+        "",
+        "Refund case 1187: the customer asked for a refund of a duplicate charge.",
+    ]
+    for info_type, values in SEEDED_VALUES.items():
+        for value in values:
+            label = info_type.replace("_", " ").lower()
+            lines.append(f"The {label} on file for the refund case is {value}.")
+    lines.append("The refund was approved by the billing team.")
+    return "\n".join(lines) + "\n"
+
+
+def seeded_values() -> list[str]:
+    return [v for values in SEEDED_VALUES.values() for v in values]
+
+
+def occurrences(values: list[str], texts: list[str]) -> dict[str, int]:
+    """How often each value appears in the texts (spacing and dashes ignored)."""
+
+    def squeeze(text: str) -> str:
+        return "".join(ch for ch in text if ch not in " -.()")
+
+    squeezed = [squeeze(t) for t in texts]
+    found = {}
+    for value in values:
+        key = squeeze(value)
+        count = sum(t.count(key) for t in squeezed)
+        if count:
+            found[value] = count
+    return found

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -12,6 +14,8 @@ from rich.console import Console
 from llmops import demo, runtime
 from llmops.cli.ingest import ingest_files
 from llmops.cli.search import format_hit
+from llmops.contract import ENV_PII_REDACTION, TABLE_INGESTION_EVENTS, TABLES
+from llmops.errors import ConfigError
 from llmops.monitoring import InteractionLogger, summary, write_report
 from llmops.monitoring.pseudonyms import LOCAL_DEAD_LETTER_FILE, local_pseudonym_key
 from llmops.monitoring.searches import (
@@ -32,22 +36,39 @@ from llmops.targets import Target, local_target, state_dir
 )
 @click.option("--state-dir", "state", default=None, help="Local platform state folder.")
 @click.option("--keep/--no-keep", default=False, help="Leave the platform running.")
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Turn PII redaction on and add a file of seeded personal data.",
+)
 @click.option("--timeout", default=900.0, show_default=True, help="Seconds to wait.")
-def command(docs: Path | None, state: str | None, keep: bool, timeout: float) -> None:
+def command(
+    docs: Path | None, state: str | None, keep: bool, redact: bool, timeout: float
+) -> None:
     """Start the local platform, ingest real documents, search them, report."""
     from llmops.local import LocalPlatform
 
     console = Console(stderr=True)
     clock = demo.Stopwatch()
     folder = state_dir(state)
+    wanted = {ENV_PII_REDACTION: "true"} if redact else {}
     # A kept platform must outlive this command; otherwise it dies with it.
-    platform = LocalPlatform(folder, stop_with_parent=not keep)
+    platform = LocalPlatform(folder, extra_env=wanted, stop_with_parent=not keep)
     started = not platform.start().reused
     try:
+        running = (platform.state.read(platform.state.request_file) or {}).get(
+            "function_env", {}
+        )
+        if running.get(ENV_PII_REDACTION, "") != wanted.get(ENV_PII_REDACTION, ""):
+            raise ConfigError(
+                f"the platform running in {folder} has PII redaction "
+                f"{'on' if running.get(ENV_PII_REDACTION) else 'off'}; stop it with "
+                f"`llmops local down --state-dir {folder}` and run the demo again"
+            )
         target = local_target(folder)
         target.activate()
         console.print(f"platform ready in {clock.seconds():.1f} s ({folder})")
-        with demo.corpus(docs) as files:
+        with demo.corpus(docs, seeded=redact) as files:
             console.print(f"ingesting {len(files)} documents")
             results = ingest_files(
                 settings_target=target,
@@ -64,6 +85,8 @@ def command(docs: Path | None, state: str | None, keep: bool, timeout: float) ->
                 )
 
         _search_and_log(target, folder, platform.buckets["prompts"])
+        if redact:
+            _show_redaction(target)
         click.echo(
             f"documents={sum(r.status == 'done' for r in results)} "
             f"chunks={sum(r.chunks for r in results)} "
@@ -134,3 +157,44 @@ def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
     report = write_report(tables, report_path, target=target.description)
     click.echo(summary(report))
     click.echo(f"report: {report_path}")
+
+
+def _show_redaction(target: Target) -> None:
+    """Report the info types found, and look for the seeded values everywhere."""
+    settings = target.settings()
+    tables = runtime.table_store(settings)
+    rows = tables.query(
+        f"SELECT object, f.info_type AS info_type, f.count AS count "
+        f"FROM {{dataset}}.{TABLE_INGESTION_EVENTS}, UNNEST(pii_findings) AS f "
+        "WHERE status = 'done'"
+    )
+    found: Counter[str] = Counter()
+    seeded: Counter[str] = Counter()
+    for row in rows:
+        found[row["info_type"]] += int(row["count"])
+        if row["object"] == demo.SEEDED_OBJECT:
+            seeded[row["info_type"]] += int(row["count"])
+    listed = ", ".join(f"{k}={v}" for k, v in sorted(found.items())) or "none"
+    click.echo(f"\nPII redaction on: info types found across the corpus: {listed}")
+    click.echo(
+        f"in {demo.SEEDED_OBJECT}: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(seeded.items()))
+    )
+
+    values = demo.seeded_values()
+    hits = runtime.build_retriever(settings).search(
+        "refund case customer card number and e-mail on file", k=10
+    )
+    in_hits = demo.occurrences(values, [h.chunk.text for h in hits])
+    dumped = []
+    for table in TABLES:
+        for row in tables.query(f"SELECT * FROM {{dataset}}.{table}"):
+            dumped.append(json.dumps(row, default=str, ensure_ascii=False))
+    in_tables = demo.occurrences(values, dumped)
+    seeded_hits = sum(h.chunk.object == demo.SEEDED_OBJECT for h in hits)
+    click.echo(
+        f"seeded values ({len(values)}) found in search results: "
+        f"{sum(in_hits.values())} (the seeded document is {seeded_hits} of "
+        f"{len(hits)} hits); in every table ({len(dumped)} rows): "
+        f"{sum(in_tables.values())}"
+    )
