@@ -80,13 +80,14 @@ def extra_documents(docs: Path) -> list[tuple[Path, str]]:
 
 @contextmanager
 def corpus(
-    docs: Path | None, *, seeded: bool = False
+    docs: Path | None, *, seeded: bool = False, limit: int | None = None
 ) -> Iterator[list[tuple[Path, str]]]:
     """The files of the main job's corpus, with their object names."""
     with tempfile.TemporaryDirectory(prefix="llmops-corpus-") as tmp:
         root = Path(tmp)
         files = [
-            (p, p.relative_to(root).as_posix()) for p in write_reference_topics(root)
+            (p, p.relative_to(root).as_posix())
+            for p in write_reference_topics(root)[:limit]
         ]
         if docs is not None:
             files += extra_documents(docs)

@@ -41,9 +41,20 @@ from llmops.targets import Target, local_target, state_dir
     is_flag=True,
     help="Turn PII redaction on and add a file of seeded personal data.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ingest only the first N reference topics (a quicker run).",
+)
 @click.option("--timeout", default=900.0, show_default=True, help="Seconds to wait.")
 def command(
-    docs: Path | None, state: str | None, keep: bool, redact: bool, timeout: float
+    docs: Path | None,
+    state: str | None,
+    keep: bool,
+    redact: bool,
+    limit: int | None,
+    timeout: float,
 ) -> None:
     """Start the local platform, ingest real documents, search them, report."""
     from llmops.local import LocalPlatform
@@ -68,7 +79,7 @@ def command(
         target = local_target(folder)
         target.activate()
         console.print(f"platform ready in {clock.seconds():.1f} s ({folder})")
-        with demo.corpus(docs, seeded=redact) as files:
+        with demo.corpus(docs, seeded=redact, limit=limit) as files:
             console.print(f"ingesting {len(files)} documents")
             results = ingest_files(
                 settings_target=target,
