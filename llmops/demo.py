@@ -53,6 +53,38 @@ PROBES = (
         "How do I remove a key from a dictionary?",
         ("topics/typesmapping.txt", "topics/dict.txt", "topics/del.txt"),
     ),
+    Probe("What does the global statement do?", ("topics/global.txt",)),
+    Probe("What does the nonlocal statement do?", ("topics/nonlocal.txt",)),
+    Probe("How do I write an anonymous function with lambda?", ("topics/lambda.txt",)),
+    Probe("What does the pass statement do?", ("topics/pass.txt",)),
+    Probe(
+        "How does the import statement find and load a module?",
+        ("topics/import.txt",),
+    ),
+    Probe(
+        "How are chained comparisons like a < b < c evaluated?",
+        ("topics/comparisons.txt",),
+    ),
+    Probe(
+        "What happens to assert statements when Python runs with optimisation?",
+        ("topics/assert.txt",),
+    ),
+    Probe(
+        "What is the difference between is and == ?",
+        ("topics/comparisons.txt",),
+    ),
+    Probe(
+        "How do I define a method that runs when an attribute is missing?",
+        (
+            "topics/attribute-access.txt",
+            "topics/specialnames.txt",
+            "topics/customization.txt",
+        ),
+    ),
+    Probe(
+        "How do I raise an exception that was caused by another one?",
+        ("topics/raise.txt", "topics/exceptions.txt"),
+    ),
 )
 
 

@@ -34,6 +34,11 @@ def _transient(error: Exception) -> bool:
     )
 
 
+def _released(error: Exception) -> bool:
+    text = str(error).lower()
+    return "released" in text or "not loaded" in text
+
+
 class MilvusVectorIndex:
     """One Milvus collection holding every datapoint of the platform."""
 
@@ -42,6 +47,7 @@ class MilvusVectorIndex:
 
         self._collection = collection
         self._uri = uri
+        self._loaded = False
         try:
             self._client = MilvusClient(uri=uri, token=token or "")
         except Exception as error:
@@ -53,14 +59,24 @@ class MilvusVectorIndex:
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (InputError, ConfigError):
+        except (InputError, ConfigError, TransientError):
             raise
-        except Exception as error:
-            if _transient(error):
-                raise TransientError(f"Milvus {what} failed: {error}") from error
-            raise InputError(
-                f"Milvus {what} on collection {self._collection!r} failed: {error}"
-            ) from error
+        except Exception as error:  # pymilvus raises many kinds
+            if not _released(error):
+                raise self._translate(what, error) from error
+        # A collection that a restarted server released is loaded, then retried.
+        try:
+            self._client.load_collection(self._collection)
+            return fn(*args, **kwargs)
+        except Exception as error:  # pymilvus raises many kinds
+            raise self._translate(what, error) from error
+
+    def _translate(self, what: str, error: Exception) -> Exception:
+        if _transient(error):
+            return TransientError(f"Milvus {what} failed: {error}")
+        return InputError(
+            f"Milvus {what} on collection {self._collection!r} failed: {error}"
+        )
 
     def ensure_collection(self, dimensions: int) -> None:
         """Create the collection for ``dimensions`` unless it exists."""
@@ -139,6 +155,7 @@ class MilvusVectorIndex:
 
     def count(self) -> int:
         """How many datapoints the collection holds (for tests and status)."""
+        self._load()
         rows = self._call(
             "query",
             self._client.query,
@@ -150,6 +167,7 @@ class MilvusVectorIndex:
 
     def ids_with_prefix(self, prefix: str) -> list[str]:
         """Datapoint ids that start with ``prefix`` (one document's)."""
+        self._load()
         rows = self._call(
             "query",
             self._client.query,
@@ -159,6 +177,12 @@ class MilvusVectorIndex:
         )
         return sorted(row["id"] for row in rows)
 
+    def _load(self) -> None:
+        """Load the collection for search once (a no-op when it is loaded)."""
+        if not self._loaded:
+            self._call("load", self._client.load_collection, self._collection)
+            self._loaded = True
+
     def query(
         self,
         vector: Sequence[float],
@@ -166,6 +190,7 @@ class MilvusVectorIndex:
         k: int,
         restricts: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Neighbor]:
+        self._load()
         result = self._call(
             "search",
             self._client.search,

@@ -21,6 +21,7 @@ from llmops.monitoring.pseudonyms import LOCAL_DEAD_LETTER_FILE, local_pseudonym
 from llmops.monitoring.searches import (
     SEARCH_TEMPLATE_NAME,
     log_search,
+    passages,
     register_search_template,
 )
 from llmops.prompts import PromptClient, PromptRegistry
@@ -137,8 +138,9 @@ def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
     ) as log:
         for turn, probe in enumerate(demo.PROBES, start=1):
             started_at = time.perf_counter()
-            hits = retriever.search(probe.question, k=3)
+            found = retriever.search(probe.question, k=5)
             latency_ms = (time.perf_counter() - started_at) * 1000
+            hits = found[:3]
             ok = bool(hits) and hits[0].chunk.object in probe.answers
             answered += ok
             interaction = log_search(
@@ -152,7 +154,19 @@ def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
                 turn=turn,
                 user_id="demo-user",
             )
+            # The demo plays the reviewer, who knows which topics answer: a
+            # thumb on the answer, and a preference of an answering passage
+            # over one that does not answer, the pairs preference tuning uses.
             log.log_feedback(interaction, thumbs=1 if ok else -1)
+            good = [h for h in found if h.chunk.object in probe.answers]
+            bad = [h for h in found if h.chunk.object not in probe.answers]
+            if good and bad:
+                log.log_feedback(
+                    interaction,
+                    candidate_a=passages(good[:1]),
+                    candidate_b=passages(bad[:1]),
+                    preferred="a",
+                )
             click.echo(
                 f"\nQ: {probe.question}  [{'top hit answers' if ok else 'MISS'}]"
             )

@@ -17,6 +17,7 @@ import datetime as dt
 import importlib.resources
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -263,6 +264,11 @@ class Supervisor:
         """Start every part and return what platform.json records."""
         started = time.monotonic()
         cfg = self.config
+        # The storage emulator keeps objects in memory, so a new start has no
+        # chunk text or manifests: the vector index starts empty with it, or
+        # it would hold datapoints nothing can resolve or retire. Monitoring
+        # rows in BigQuery are history and are kept.
+        shutil.rmtree(self.state.root / "milvus", ignore_errors=True)
         (self.state.root / "milvus").mkdir(parents=True, exist_ok=True)
         install_duckdb_extensions(self.state.root / "bigquery" / "home")
 

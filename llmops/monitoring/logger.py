@@ -13,6 +13,15 @@ bad one is reported with its reason and appended to the dead-letter file
 (JSON lines), as are rows still failing after the last retry. In
 metrics-only mode no prompt, response or feedback text is stored, only
 sizes, scores and flags.
+
+With a ``redactor`` (``llmops.protection``), every text field (prompt,
+response, feedback comment, corrected response, both preference candidates)
+is redacted when it is logged, before a row is built, so neither the table,
+the dead-letter file nor a log line sees the raw values; sentiment is scored
+on redacted text too. When the redactor fails, the row is kept without its
+text and flagged ``redaction_failed``. With a ``detector``, the user's input
+(else the prompt) is scanned and its flags join the interaction's guardrails.
+See docs/data-protection.md.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from llmops import contract as c
 from llmops.backends.base import TableStore
@@ -37,12 +46,21 @@ from llmops.errors import ConfigError, InputError, TransientError
 from llmops.monitoring.pseudonyms import check_key, pseudonym
 from llmops.monitoring.sentiment import SentimentScorer, VaderSentiment
 
+if TYPE_CHECKING:
+    # Types only: llmops.protection imports this module (safety capture).
+    from llmops.protection import Redactor
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 50
 DEFAULT_MAX_DELAY_SECONDS = 5.0
 DEFAULT_ATTEMPTS = 5
 DEFAULT_BACKOFF_SECONDS = 0.2
+
+# Guardrail flags the logger itself raises: values were replaced in the row's
+# text, or the redactor failed and the row keeps no text.
+PII_REDACTED = "pii_redacted"
+REDACTION_FAILED = "redaction_failed"
 
 # One analyser for every logger: its lexicon loads once, on first use.
 _SENTIMENT = VaderSentiment()
@@ -58,6 +76,12 @@ def _flush_at_exit() -> None:
             open_logger.flush()
         except Exception:
             logger.exception("monitoring.exit_flush_failed")
+
+
+class GuardrailScanner(Protocol):
+    """Flags text that carries, for example, prompt-injection patterns."""
+
+    def scan(self, text: str, *, html: str | None = None) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,8 @@ class InteractionLogger:
 
     ``pseudonym_key`` turns user ids into keyed hashes (never stored raw).
     ``dead_letter_path`` receives every row that could not be written.
+    ``redactor`` replaces personal data in every text field before a row is
+    built; ``detector`` adds its flags to each interaction's guardrails.
     ``sleep`` is how the logger waits between retries (tests pass a fake).
     """
 
@@ -136,6 +162,8 @@ class InteractionLogger:
         attempts: int = DEFAULT_ATTEMPTS,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         sentiment: SentimentScorer | None = None,
+        redactor: Redactor | None = None,
+        detector: GuardrailScanner | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -156,6 +184,8 @@ class InteractionLogger:
         self._attempts = attempts
         self._backoff = backoff_seconds
         self._sentiment = sentiment if sentiment is not None else _SENTIMENT
+        self._redactor = redactor
+        self._detector = detector
         self._sleep = sleep
         self._clock = clock
         self._buffers: dict[str, list[dict[str, Any]]] = {
@@ -196,12 +226,26 @@ class InteractionLogger:
         """Buffer one interaction row and return its interaction id.
 
         Sentiment is scored on ``user_input`` when given (what the user typed),
-        else on the full prompt.
+        else on the full prompt. ``input_chars`` and ``output_chars`` are the
+        sizes of the text as given, before redaction.
         """
         attributes = _attributes(safety_attributes)
         if blocked is None:
             blocked = any(bool(a.get("blocked")) for a in attributes)
         identifier = interaction_id or uuid.uuid4().hex
+        typed = user_input if user_input is not None else prompt
+        flags = set(guardrails or ())
+        if self._detector is not None:
+            flags.update(self._detector.scan(typed))
+
+        # Redact before anything is built from the text: the row, the
+        # sentiment scorer's input, and so the dead-letter file and log lines.
+        texts = {} if self.metrics_only else {"prompt": prompt, "response": response}
+        if user_input is not None or self.metrics_only:
+            texts["user_input"] = typed
+        safe, raised = self._protect(c.TABLE_INTERACTIONS, identifier, texts)
+        flags.update(raised)
+        scored = safe.get("user_input", safe.get("prompt"))
         row: dict[str, Any] = {
             "interaction_id": identifier,
             "request_time": _utc(request_time),
@@ -211,19 +255,19 @@ class InteractionLogger:
             "template_label": template_label,
             "model_name": model_name,
             "model_version": model_version,
-            "prompt": None if self.metrics_only else prompt,
-            "response": None if self.metrics_only else response,
+            "prompt": safe.get("prompt"),
+            "response": safe.get("response"),
             "latency_ms": latency_ms,
             "input_chars": len(prompt),
             "output_chars": len(response),
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "prompt_sentiment": self._sentiment.score(
-                user_input if user_input is not None else prompt
+            "prompt_sentiment": (
+                None if scored is None else self._sentiment.score(scored)
             ),
             "safety_attributes": attributes,
             "blocked": blocked,
-            "guardrails": list(guardrails or ()),
+            "guardrails": sorted(flags),
             "retrieved_chunk_ids": list(retrieved_chunk_ids or ()),
             "conversation_id": conversation_id,
             "turn": turn,
@@ -276,6 +320,17 @@ class InteractionLogger:
             )
         keep = not self.metrics_only
         identifier = uuid.uuid4().hex
+        texts = {
+            "comment": comment,
+            "corrected_response": corrected_response,
+            "candidate_a": candidate_a,
+            "candidate_b": candidate_b,
+        }
+        safe, _ = self._protect(
+            c.TABLE_FEEDBACK,
+            identifier,
+            {k: v for k, v in texts.items() if v is not None} if keep else {},
+        )
         row = {
             "feedback_id": identifier,
             "interaction_id": interaction_id,
@@ -284,14 +339,53 @@ class InteractionLogger:
             "user_pseudonym": pseudonym(user_id, self._key) if user_id else None,
             "thumbs": thumbs,
             "rating": rating,
-            "comment": comment if keep else None,
-            "corrected_response": corrected_response if keep else None,
-            "candidate_a": candidate_a if keep else None,
-            "candidate_b": candidate_b if keep else None,
+            "comment": safe.get("comment"),
+            "corrected_response": safe.get("corrected_response"),
+            "candidate_a": safe.get("candidate_a"),
+            "candidate_b": safe.get("candidate_b"),
             "preferred": preferred,
         }
         self._add(c.TABLE_FEEDBACK, row)
         return identifier
+
+    def _protect(
+        self, table: str, identifier: str, texts: Mapping[str, str]
+    ) -> tuple[dict[str, str | None], set[str]]:
+        """The texts redacted, and the guardrail flags saying what was done.
+
+        Without a redactor the texts come back as given. When the redactor
+        fails, no text comes back (the row is written without it), so a raw
+        value never reaches the buffer.
+        """
+        if self._redactor is None or not texts:
+            return dict(texts), set()
+        findings: dict[str, int] = {}
+        safe: dict[str, str | None] = {}
+        try:
+            for name, text in texts.items():
+                redaction = self._redactor.redact(text)
+                safe[name] = redaction.text
+                for info_type, count in redaction.findings.items():
+                    findings[info_type] = findings.get(info_type, 0) + count
+        # Any failure (a DLP outage, a bad template) must not let the raw text
+        # through, nor lose the row's metrics: keep the row, drop its text.
+        except Exception as error:
+            logger.warning(
+                "monitoring.redaction_failed table=%s id=%s error=%s",
+                table,
+                identifier,
+                type(error).__name__,
+            )
+            return dict.fromkeys(texts), {REDACTION_FAILED}
+        if not findings:
+            return safe, set()
+        logger.debug(
+            "monitoring.redacted table=%s id=%s findings=%s",
+            table,
+            identifier,
+            ",".join(f"{k}:{n}" for k, n in sorted(findings.items())),
+        )
+        return safe, {PII_REDACTED}
 
     # -- Writing ---------------------------------------------------------------
 

@@ -4,7 +4,8 @@ The ingestion pipeline and interaction logging call a :class:`Redactor`
 (:class:`OfflineRedactor` on the embedded default, :class:`DlpRedactor` in the
 cloud) before text is chunked or a row is written, and record the counts of
 :class:`Redaction.findings`, never the values. :class:`InjectionDetector`
-gives the guardrail flags stored with chunks and interactions.
+gives the guardrail flags stored with chunks and interactions;
+:func:`read_safety` reads a Gemini response's safety ratings for the logger.
 See docs/data-protection.md.
 """
 
@@ -39,6 +40,13 @@ from llmops.protection._redaction import (
     Redaction,
     Redactor,
 )
+from llmops.protection.safety import (
+    PROMPT_BLOCKED,
+    RESPONSE_BLOCKED,
+    SAFETY_FINISH_REASONS,
+    SafetyCapture,
+    read_safety,
+)
 
 __all__ = [
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -49,8 +57,11 @@ __all__ = [
     "NATIONAL_ID_TYPES",
     "OFFLINE_INFO_TYPES",
     "PERSON_NAME",
+    "PROMPT_BLOCKED",
     "PROMPT_INJECTION",
+    "RESPONSE_BLOCKED",
     "RULES",
+    "SAFETY_FINISH_REASONS",
     "Action",
     "Assessment",
     "DlpRedactor",
@@ -64,6 +75,8 @@ __all__ = [
     "RedactionPolicy",
     "Redactor",
     "Rule",
+    "SafetyCapture",
     "SpacyNameRecognizer",
     "deidentify_template_config",
+    "read_safety",
 ]
