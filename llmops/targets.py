@@ -58,10 +58,21 @@ class Target:
 
 
 def state_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The local platform's state folder: the flag, then LLMOPS_STATE_DIR."""
+    """The local platform's state folder.
+
+    The flag, then LLMOPS_STATE_DIR, then the nearest ``.llmops/local`` of a
+    running platform in this folder or above it (as git finds its
+    repository), then ``.llmops/local`` here.
+    """
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR)
+    if os.environ.get(ENV_STATE_DIR):
+        return Path(os.environ[ENV_STATE_DIR])
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / DEFAULT_STATE_DIR / "platform.json").is_file():
+            return folder / DEFAULT_STATE_DIR
+    return DEFAULT_STATE_DIR
 
 
 def local_target(folder: Path) -> Target:
@@ -69,7 +80,8 @@ def local_target(folder: Path) -> Target:
     record = folder / "platform.json"
     if not record.exists():
         raise ConfigError(
-            f"no local platform is running under {folder} (no platform.json); "
+            f"no local platform is running under {folder.resolve()} (no "
+            "platform.json); "
             "start one with `llmops local up`, or pass --stack-outputs FILE to "
             "use a cloud stack"
         )

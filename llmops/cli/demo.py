@@ -171,7 +171,7 @@ def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
                 f"\nQ: {probe.question}  [{'top hit answers' if ok else 'MISS'}]"
             )
             for rank, hit in enumerate(hits, start=1):
-                click.echo(format_hit(rank, hit, width=120))
+                click.echo(format_hit(rank, hit, width=120, query=probe.question))
     click.echo(
         f"\nsearches answered by their top hit: {answered}/{len(demo.PROBES)}; "
         f"logged as interactions of template {prompt.name} v{prompt.version}, "

@@ -14,16 +14,20 @@ from pathlib import Path
 
 import click
 
+from llmops import targets
 from llmops.local.platform import ENV_STATE_DIR, LocalPlatform
 from llmops.local.state import DEFAULT_STATE_DIR, DEFAULT_TTL_SECONDS
 
 _state_dir = click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar=ENV_STATE_DIR,
-    default=DEFAULT_STATE_DIR,
-    show_default=True,
-    help=f"Folder of the platform's state, logs and data (env {ENV_STATE_DIR}).",
+    default=None,
+    help=(
+        "Folder of the platform's state, logs and data (default: env "
+        f"{ENV_STATE_DIR}, else the nearest {DEFAULT_STATE_DIR} of a running "
+        "platform here or above, else ./.llmops/local)."
+    ),
+    callback=lambda _ctx, _param, value: targets.state_dir(value),
 )
 
 

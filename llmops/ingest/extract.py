@@ -12,6 +12,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmops.errors import DocumentError
 
@@ -188,6 +189,8 @@ def _control_ratio(data: bytes) -> float:
 
 # Headings -------------------------------------------------------------------
 
+# A man page's section names: NAME, SYNOPSIS, DESCRIPTION, EXIT STATUS.
+_CAPS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ,/&()-]{1,38}[A-Z)]$")
 _SETEXT = re.compile(r"^([=\-*~^#+`'\".:_])\1{2,}\s*$")
 _ATX = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
@@ -239,6 +242,14 @@ def _text_sections(text: str) -> list[Section]:
             level = levels.setdefault(char, len(levels) + 1)
             outline.heading(level, title)
             i += 2
+            continue
+        previous = lines[i - 1].strip() if i else ""
+        if line == title and _CAPS_HEADING.match(title) and not previous:
+            # An unindented all-capitals line after a blank one: a section
+            # name, as man pages and many plain-text manuals write them.
+            level = levels.setdefault("CAPS", len(levels) + 1)
+            outline.heading(level, title)
+            i += 1
             continue
         outline.line(line)
         i += 1
@@ -302,6 +313,10 @@ def _html_sections(text: str) -> list[Section]:
     title = soup.title.get_text() if soup.title and not soup.find("h1") else ""
     for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
         tag.decompose()
+    # Page furniture (navigation bars, "Next / Previous / Up" links) would
+    # otherwise be indexed on every page and outrank the content.
+    for tag in soup.find_all(_is_navigation):
+        tag.decompose()
     for level in range(1, 7):
         for tag in soup.find_all(f"h{level}"):
             heading = " ".join(tag.get_text(" ").split())
@@ -322,6 +337,33 @@ def _html_sections(text: str) -> list[Section]:
             outline.line(" ".join(line.split()))
     outline.flush()
     return outline.sections
+
+
+_NAVIGATION_CLASSES = frozenset(
+    {
+        "nav",
+        "navbar",
+        "navigation",
+        "breadcrumb",
+        "breadcrumbs",
+        "header",
+        "footer",
+        "sidebar",
+        "toc",
+        "menu",
+        "skip-link",
+        "related",
+    }
+)
+
+
+def _is_navigation(tag: Any) -> bool:
+    if tag.name in ("nav", "aside", "footer"):
+        return True
+    if tag.get("role") in ("navigation", "banner", "contentinfo"):
+        return True
+    classes = tag.get("class") or []
+    return any(str(c).lower() in _NAVIGATION_CLASSES for c in classes)
 
 
 def _pdf_sections(data: bytes) -> list[Section]:

@@ -358,7 +358,8 @@ class InteractionLogger:
         value never reaches the buffer.
         """
         if self._redactor is None or not texts:
-            return dict(texts), set()
+            unchanged: dict[str, str | None] = dict(texts)
+            return unchanged, set()
         findings: dict[str, int] = {}
         safe: dict[str, str | None] = {}
         try:

@@ -102,3 +102,26 @@ def test_zip_that_is_not_docx_is_refused() -> None:
         archive.writestr("a.txt", "hello")
     with pytest.raises(DocumentError, match="ZIP archive"):
         detect_type("bundle.docx", buffer.getvalue())
+
+
+def test_html_navigation_is_not_indexed() -> None:
+    """Navigation bars and page headers are dropped; the content stays."""
+    html = (
+        "<html><body><div class='header'>Next: Closures, Up: Using libffi</div>"
+        "<nav>Home | Index</nav><h1>Thread Safety</h1>"
+        "<p>libffi is mostly thread-safe.</p>"
+        "<footer>Copyright</footer></body></html>"
+    )
+    text = " ".join(s.text for s in extract("page.html", html.encode()).sections)
+    assert "thread-safe" in text
+    assert not any(word in text for word in ("Next:", "Index", "Copyright"))
+
+
+def test_man_page_section_names_become_headings() -> None:
+    """Unindented capital lines after a blank line head their sections."""
+    text = "NAME\n       tar - an archiver\n\nOPTIONS\n       --exclude=PATTERN\n"
+    sections = extract("tar.txt", text.encode()).sections
+    assert [(s.heading, s.text) for s in sections] == [
+        ("NAME", "tar - an archiver"),
+        ("OPTIONS", "--exclude=PATTERN"),
+    ]
