@@ -18,6 +18,7 @@ def cli() -> None:
 def _register() -> None:
     # Each module defines one click command or group named ``command``.
     from llmops.cli import (
+        delete,
         demo,
         erase_user,
         ingest,
@@ -30,6 +31,7 @@ def _register() -> None:
     )
 
     for module in (
+        delete,
         demo,
         erase_user,
         ingest,

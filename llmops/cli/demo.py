@@ -110,6 +110,11 @@ def command(
     finally:
         if started and not keep:
             platform.stop()
+        elif keep:
+            click.echo(
+                f"the platform keeps running in {folder}; stop it with "
+                f"`llmops local down --state-dir {folder}`"
+            )
 
 
 def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:

@@ -29,7 +29,12 @@ def command(
     state_dir: str | None,
 ) -> None:
     """Upload PATHS (files or folders) to the docs bucket and wait for each
-    file's ingestion to finish or fail."""
+    file's ingestion to finish or fail.
+
+    A file is uploaded under its own name; the files under a folder under
+    their paths relative to that folder; both below --prefix. Uploading to
+    an existing name replaces that document's chunks.
+    """
     target = target_from(stack_outputs, state_dir)
     settings = target.settings()
     results = ingest_files(

@@ -279,3 +279,25 @@ def test_dimension_mismatch_stops_before_any_upsert(
     with pytest.raises(ConfigError, match="384 dimensions but the vector index has 8"):
         pipeline.handle(event)
     assert MilvusVectorIndex(settings.milvus_uri, collection).count() == 0
+
+
+def test_delete_command_removes_documents_and_says_so(
+    platform: Platform, prefix: str, local_platform
+) -> None:
+    """`llmops delete` removes a document's datapoints and reports unknown names."""
+    from click.testing import CliRunner
+
+    from llmops.cli import cli
+
+    name = f"{prefix}/to delete.txt"
+    generation = platform.upload(name, (TOPIC * 8).encode())
+    assert platform.outcome(name, generation)["status"] == "done"
+    state = str(local_platform.state.root)
+    result = CliRunner().invoke(cli, ["delete", name, "--state-dir", state])
+    assert result.exit_code == 0, result.output
+    assert f"deleted {name} datapoints=" in result.output
+    assert platform.ids(name) == []
+    missing = CliRunner().invoke(
+        cli, ["delete", f"{prefix}/nope", "--state-dir", state]
+    )
+    assert missing.exit_code == 1 and "not found" in missing.output
