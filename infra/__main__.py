@@ -184,7 +184,9 @@ def declare(
             embedding_model=config.embedding_model.name,
             embedding_dimensions=config.embedding_dimensions,
             default_use_case=config.default_use_case,
-            pii_redaction=config.pii_redaction,
+            # The effective value: a confidential or restricted classification
+            # turns redaction on whatever llmops:piiRedaction says.
+            pii_redaction=config.redacts,
             data_classification=config.data_classification,
             storage_agent_member=apis.storage_agent_member,
             labels=config.labels("ingestion"),

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -96,7 +97,7 @@ def command(
                     f"({result.reason})"
                 )
 
-        _search_and_log(target, folder, platform.buckets["prompts"])
+        _search_and_log(target, folder, platform.buckets["prompts"], redact=redact)
         if redact:
             _show_redaction(target)
         click.echo(
@@ -117,9 +118,13 @@ def command(
             )
 
 
-def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
+def _search_and_log(
+    target: Target, folder: Path, prompts_bucket: str, *, redact: bool
+) -> None:
     """Run the probe searches, log each as an interaction with feedback, report."""
-    settings = target.settings()
+    # The logger redacts as the platform's function does.
+    settings = replace(target.settings(), pii_redaction=redact)
+    redactor, detector = runtime.protection(settings)
     tables = runtime.table_store(settings)
     retriever = runtime.build_retriever(settings)
     # Load the model now, so the logged latencies are the searches' own.
@@ -140,6 +145,8 @@ def _search_and_log(target: Target, folder: Path, prompts_bucket: str) -> None:
         use_case="demo",
         pseudonym_key=local_pseudonym_key(folder),
         dead_letter_path=folder / LOCAL_DEAD_LETTER_FILE,
+        redactor=redactor,
+        detector=detector,
     ) as log:
         for turn, probe in enumerate(demo.PROBES, start=1):
             started_at = time.perf_counter()

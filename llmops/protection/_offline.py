@@ -216,7 +216,10 @@ def builtin_recognizers(phone_region: str = DEFAULT_PHONE_REGION) -> list[Recogn
         PatternRecognizer(
             IP_ADDRESS,
             re.compile(
-                r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]{0,15}(?![\w:])"
+                # Ends on a hex digit, so a full stop after an address is not
+                # taken for part of it.
+                r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}"
+                r"(?:[0-9A-Fa-f.]{0,14}[0-9A-Fa-f])?(?![\w:])"
             ),
             _valid_ipv6,
         ),

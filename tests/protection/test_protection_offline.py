@@ -233,3 +233,10 @@ def test_logs_hold_no_values(caplog: pytest.LogCaptureFixture) -> None:
     for values in VALID.values():
         for value in values:
             assert value not in logged
+
+
+def test_ipv6_address_at_the_end_of_a_sentence_is_redacted() -> None:
+    """An IPv6 address followed by a full stop is found, and the stop kept."""
+    redaction = OfflineRedactor().redact("My ip is 2001:db8::8a2e:370:7334.")
+    assert redaction.text == "My ip is [IP_ADDRESS]."
+    assert dict(redaction.findings) == {"IP_ADDRESS": 1}
