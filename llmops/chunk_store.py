@@ -54,6 +54,9 @@ class Manifest:
     embedding_model: str
     # Whether the generation's done row reached the ingestion-events table.
     recorded: bool = False
+    # A tombstone: the object was deleted at ``generation``. It stops a
+    # finalize still under way for that generation from committing.
+    deleted: bool = False
 
     @property
     def doc_key(self) -> str:

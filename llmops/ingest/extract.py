@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import logging
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -80,8 +81,9 @@ def detect_type(name: str, data: bytes, declared: str | None = None) -> str:
         if _is_docx(data):
             return "docx"
         raise DocumentError(
-            "object is a ZIP archive, not a Word document; upload the files "
-            "inside it one by one"
+            "object is a ZIP archive but not a readable Word document (no "
+            "word/document.xml, or damaged); re-save a .docx, or upload the "
+            "files inside an archive one by one"
         )
     lowered = name.lower()
     dot = lowered.rfind(".")
@@ -124,12 +126,17 @@ def decode_text(data: bytes, kind: str = "text") -> tuple[str, str | None]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             name = "utf-8" if encoding == "utf-8-sig" else encoding
-            return data.decode(encoding), (
-                None if name == "utf-8" else f"decoded as {name} (byte-order mark)"
-            )
+            text, broken = _decode_lenient(data, encoding)
+            note = None if name == "utf-8" else f"decoded as {name} (byte-order mark)"
+            if broken:
+                read = note or "decoded as utf-8"
+                note = f"{read}; {broken} undecodable bytes replaced"
+            return text, note
     guessed = _utf16_without_bom(data)
     if guessed:
-        return data.decode(guessed), f"decoded as {guessed} (no byte-order mark)"
+        text, broken = _decode_lenient(data, guessed)
+        note = f"decoded as {guessed} (no byte-order mark)"
+        return text, note + (f"; {broken} undecodable bytes replaced" if broken else "")
     if b"\x00" in data[:8192]:
         raise DocumentError(
             f"content is binary (NUL bytes) but the object is named as {kind}; "
@@ -164,6 +171,15 @@ def decode_text(data: bytes, kind: str = "text") -> tuple[str, str | None]:
         return data.decode(encoding), f"decoded as {encoding}"
     except (UnicodeDecodeError, LookupError):
         return data.decode("cp1252", errors="replace"), "decoded as cp1252"
+
+
+def _decode_lenient(data: bytes, encoding: str) -> tuple[str, int]:
+    """Decode, replacing what does not decode; say how much was replaced."""
+    try:
+        return data.decode(encoding), 0
+    except UnicodeDecodeError:
+        text = data.decode(encoding, errors="replace")
+        return text, text.count("\ufffd")
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -308,7 +324,8 @@ _HTML_BLOCKS = [
 def _html_sections(text: str) -> list[Section]:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(text, "html.parser")
+    # NUL never belongs in HTML text, and it marks headings below.
+    soup = BeautifulSoup(text.replace("\x00", ""), "html.parser")
     # The <title> heads the page only when no <h1> does (they usually repeat).
     title = soup.title.get_text() if soup.title and not soup.find("h1") else ""
     for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
@@ -331,7 +348,7 @@ def _html_sections(text: str) -> list[Section]:
     if title.strip():
         outline.heading(0, title)
     for line in soup.get_text("").split("\n"):
-        if line.startswith(_HEADING_MARK):
+        if line.startswith(_HEADING_MARK) and line[2:3].isdigit():
             outline.heading(int(line[2]), line[3:])
         else:
             outline.line(" ".join(line.split()))
@@ -370,6 +387,10 @@ def _pdf_sections(data: bytes) -> list[Section]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf's own warnings quote the bytes it trips over: document content,
+    # which never goes to the logs.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -380,6 +401,11 @@ def _pdf_sections(data: bytes) -> list[Section]:
     except DocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError) as error:
+        raise DocumentError(
+            f"PDF cannot be parsed ({type(error).__name__}); re-export it from "
+            "its source application"
+        ) from None
+    except Exception as error:  # pypdf raises many kinds on damaged files
         raise DocumentError(
             f"PDF cannot be parsed ({type(error).__name__}); re-export it from "
             "its source application"
@@ -411,9 +437,32 @@ def _is_docx(data: bytes) -> bool:
         return False
 
 
+# A .docx expands to this many times its size at most, or it is refused:
+# ordinary documents stay well under 20; a zip bomb is far over.
+MAX_DOCX_EXPANSION = 100
+
+
+def _check_expansion(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise DocumentError(
+            "Word document is not a valid ZIP container (truncated or damaged); "
+            "re-save it as .docx"
+        ) from None
+    if expanded > MAX_DOCX_EXPANSION * max(len(data), 1):
+        raise DocumentError(
+            f"Word document would expand to {expanded} bytes from {len(data)}, "
+            f"over {MAX_DOCX_EXPANSION} times its size; it looks like a zip "
+            "bomb and is not read"
+        )
+
+
 def _docx_sections(data: bytes) -> list[Section]:
     import docx
 
+    _check_expansion(data)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:

@@ -43,7 +43,13 @@ from llmops.contract import (
     TABLE_INGESTION_EVENTS,
     EmbeddingModel,
 )
-from llmops.errors import ConfigError, ConflictError, DocumentError, NotFoundError
+from llmops.errors import (
+    ConfigError,
+    ConflictError,
+    DocumentError,
+    NotFoundError,
+    TransientError,
+)
 from llmops.ingest.chunking import Chunk, Chunker, ChunkingConfig
 from llmops.ingest.events import ObjectEvent
 from llmops.ingest.extract import Section, decode_text, extract
@@ -228,6 +234,10 @@ class IngestionPipeline:
             return outcome
 
         manifest, manifest_generation = self._chunks.manifest(event.bucket, event.name)
+        if manifest and manifest.deleted and manifest.generation >= event.generation:
+            outcome.status = "skipped"
+            outcome.reason = "the object was deleted before it was ingested"
+            return outcome
         if manifest and manifest.generation == event.generation:
             if not manifest.recorded:
                 # Indexed, but the done row was lost (the delivery failed after
@@ -274,6 +284,21 @@ class IngestionPipeline:
                 sections = self._protect(extracted.sections, outcome, html)
         except DocumentError as error:
             outcome.status, outcome.reason = error.status, error.reason
+            return outcome
+        except (TransientError, ConfigError):
+            raise
+        except Exception as error:
+            # A parser tripping over a damaged or hostile file must not turn
+            # into a retry storm: the document fails, the event is acknowledged.
+            logger.warning(
+                "ingest.extract_crashed",
+                extra={"fields": {"object": event.name, "error": type(error).__name__}},
+            )
+            outcome.status = "failed"
+            outcome.reason = (
+                f"content could not be read ({type(error).__name__}); re-save the "
+                "file in its application and upload it again"
+            )
             return outcome
         outcome.content_type = extracted.content_type
         outcome.characters = sum(len(s.text) for s in sections)
@@ -350,6 +375,12 @@ class IngestionPipeline:
         """Make ``new`` the indexed generation and retire the previous one."""
         removed = 0
         for _ in range(_MANIFEST_ATTEMPTS):
+            if old and old.deleted and old.generation >= new.generation:
+                # Deleted while we were ingesting it: retire what we wrote.
+                self._retire(new)
+                outcome.status = "skipped"
+                outcome.reason = "the object was deleted while it was being ingested"
+                return removed
             if old and old.generation > new.generation:
                 # A newer generation won the race: retire what we just wrote.
                 self._retire(new)
@@ -378,8 +409,9 @@ class IngestionPipeline:
 
     def _retire(self, manifest: Manifest) -> int:
         ids = manifest.datapoint_ids()
-        self._index.remove(ids)
-        self._chunks.delete_chunks(manifest.doc_key, manifest.generation)
+        if ids:
+            self._index.remove(ids)
+            self._chunks.delete_chunks(manifest.doc_key, manifest.generation)
         return len(ids)
 
     def _deleted(self, event: ObjectEvent) -> Outcome:
@@ -390,27 +422,52 @@ class IngestionPipeline:
             outcome.status = "skipped"
             outcome.reason = f"bucket {event.bucket!r} is not the docs bucket"
             return outcome
-        manifest, manifest_generation = self._chunks.manifest(event.bucket, event.name)
-        if manifest is None:
-            outcome.status = "skipped"
-            outcome.reason = "nothing indexed for this object"
-            outcome.recorded = True
-            return outcome
-        if manifest.generation > event.generation:
-            outcome.status = "skipped"
-            outcome.reason = (
-                f"generation {manifest.generation} replaced it and stays indexed"
+        for _ in range(_MANIFEST_ATTEMPTS):
+            manifest, manifest_generation = self._chunks.manifest(
+                event.bucket, event.name
             )
-            return outcome
-        with clock.step("upsert"):
-            outcome.removed_datapoints = self._retire(manifest)
-            self._chunks.delete_manifest(
-                manifest, if_generation_match=manifest_generation
+            if manifest and manifest.generation > event.generation:
+                outcome.status = "skipped"
+                outcome.reason = (
+                    f"generation {manifest.generation} replaced it and stays indexed"
+                )
+                return outcome
+            if manifest and manifest.deleted:
+                outcome.status = "skipped"
+                outcome.reason = "already deleted"
+                return outcome
+            # The tombstone goes first, so that a finalize of this generation
+            # still under way cannot commit after us; then the datapoints go.
+            tombstone = Manifest(
+                bucket=event.bucket,
+                object=event.name,
+                generation=event.generation,
+                chunk_count=0,
+                content_type=manifest.content_type if manifest else "",
+                use_case=manifest.use_case if manifest else "",
+                embedding_model=self._embedder.model.name,
+                deleted=True,
             )
-        outcome.use_case = manifest.use_case
-        outcome.content_type = manifest.content_type
-        clock.total()
-        return outcome
+            try:
+                self._chunks.write_manifest(
+                    tombstone, if_generation_match=manifest_generation
+                )
+            except ConflictError:
+                continue
+            with clock.step("upsert"):
+                outcome.removed_datapoints = self._retire(manifest) if manifest else 0
+            if manifest is None:
+                outcome.status = "skipped"
+                outcome.reason = "nothing was indexed for this object"
+            else:
+                outcome.use_case = manifest.use_case
+                outcome.content_type = manifest.content_type
+            clock.total()
+            return outcome
+        raise ConflictError(
+            f"manifest of {event.name!r} kept changing under concurrent deliveries; "
+            "the event will be retried"
+        )
 
     # Steps -----------------------------------------------------------------
 

@@ -196,7 +196,8 @@ def test_delete_leaves_none_of_the_object(platform: Platform, prefix: str) -> No
     row = platform.outcome(name, generation, "deleted")
     assert row["status"] == "deleted"
     assert platform.ids(name) == []
-    assert platform.chunks.manifest(platform.settings.docs_bucket, name) == (None, 0)
+    manifest, _ = platform.chunks.manifest(platform.settings.docs_bucket, name)
+    assert manifest is not None and manifest.deleted and manifest.chunk_count == 0
 
 
 @pytest.mark.parametrize(

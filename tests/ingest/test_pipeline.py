@@ -119,7 +119,9 @@ def test_delete_removes_every_datapoint_and_the_text(world) -> None:
     )
     assert outcome.status == "deleted" and outcome.removed_datapoints > 0
     assert world.ids("a.txt") == []
-    assert world.objects.list(CHUNKS) == []
+    assert [n for n in world.objects.list(CHUNKS) if n.startswith("chunks/")] == []
+    manifest, _ = world.chunks.manifest(DOCS, "a.txt")
+    assert manifest is not None and manifest.deleted
 
 
 @pytest.mark.parametrize(
@@ -219,3 +221,39 @@ def test_search_skips_datapoints_that_are_not_chunks(world) -> None:
     world.index.upsert([Datapoint("llmops-bootstrap", [1.0] + [0.0] * 63, {})])
     hits = Retriever(world.embedder, world.index, world.chunks).search("alpha", k=10)
     assert hits and all(h.chunk.object == "a.txt" for h in hits)
+
+
+def test_delete_during_ingestion_leaves_nothing_searchable(world) -> None:
+    """A delete handled while the finalize is embedding wins: nothing stays indexed."""
+    event = world.upload("a.txt", long_text("alpha", 30))
+    delete = ObjectEvent("d3", EVENT_DELETED, DOCS, "a.txt", event.generation, 0)
+    embed = world.embedder.embed
+
+    def embed_then_delete(texts, *, task):
+        vectors = embed(texts, task=task)
+        if world.embedder.fail_with is None:
+            world.embedder.fail_with = False  # only once
+            world.objects.delete(DOCS, "a.txt")
+            assert world.pipeline.handle(delete).status == "skipped"
+        return vectors
+
+    world.embedder.embed = embed_then_delete
+    outcome = world.pipeline.handle(event)
+    assert outcome.status == "skipped" and "deleted" in outcome.reason
+    assert world.ids("a.txt") == []
+    assert [n for n in world.objects.list(CHUNKS) if n.startswith("chunks/")] == []
+
+
+def test_upload_after_delete_is_ingested_again(world) -> None:
+    """A new generation uploaded after a delete replaces the tombstone."""
+    first = world.upload("a.txt", long_text("alpha", 10))
+    world.pipeline.handle(first)
+    world.objects.delete(DOCS, "a.txt")
+    world.pipeline.handle(
+        ObjectEvent("d4", EVENT_DELETED, DOCS, "a.txt", first.generation, 0)
+    )
+    second = world.upload("a.txt", long_text("beta", 10))
+    assert world.pipeline.handle(second).status == "done"
+    assert world.ids("a.txt") and all(
+        f"-{second.generation}-" in i for i in world.ids("a.txt")
+    )
