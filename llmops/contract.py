@@ -8,6 +8,7 @@ rows. Nothing here imports a backend or Pulumi.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -73,6 +74,8 @@ BOOTSTRAP_RESTRICT_VALUE = "__bootstrap__"
 
 # Custom object metadata an uploader may set to file a document under a use case.
 METADATA_USE_CASE = "llmops-use-case"
+# What a use-case name may be: it is a restrict value and part of account names.
+USE_CASE_NAME = re.compile(r"[a-z][a-z0-9-]{2,29}")
 
 # Storage CloudEvent types the ingestion functions accept.
 EVENT_FINALIZED = "google.cloud.storage.object.v1.finalized"

@@ -119,7 +119,10 @@ def build_pipeline(settings: Settings) -> IngestionPipeline:
 
 
 def build_retriever(settings: Settings) -> Retriever:
-    return Retriever(embedder(settings), vector_index(settings), chunk_store(settings))
+    # A Milvus collection nothing was ingested into yet is created empty, so
+    # that a first search answers "no hits" rather than failing.
+    index = vector_index(settings, create_dimensions=settings.embedding_dimensions)
+    return Retriever(embedder(settings), index, chunk_store(settings))
 
 
 def protection(settings: Settings) -> tuple[Redactor | None, InjectionDetector]:

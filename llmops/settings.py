@@ -29,6 +29,14 @@ def _int(env: Mapping[str, str], key: str, default: int | None) -> int | None:
         raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
 
 
+def _positive(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    assert value is not None
+    if value <= 0:
+        raise ConfigError(f"{key} must be a positive number of bytes, got {value}")
+    return value
+
+
 def _flag(env: Mapping[str, str], key: str) -> bool:
     raw = env.get(key, "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
@@ -154,10 +162,9 @@ class Settings:
             vertex_endpoint=env.get(c.ENV_VERTEX_ENDPOINT) or None,
             chunk_tokens=_int(env, c.ENV_CHUNK_TOKENS, None),
             chunk_overlap=_int(env, c.ENV_CHUNK_OVERLAP, None),
-            max_document_bytes=_int(
+            max_document_bytes=_positive(
                 env, c.ENV_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES
-            )
-            or DEFAULT_MAX_DOCUMENT_BYTES,
+            ),
             log_content=_flag(env, c.ENV_LOG_CONTENT),
             pii_redaction=_flag(env, c.ENV_PII_REDACTION)
             or classification in c.REDACTING_CLASSIFICATIONS,

@@ -85,8 +85,16 @@ def local_target(folder: Path) -> Target:
             "start one with `llmops local up`, or pass --stack-outputs FILE to "
             "use a cloud stack"
         )
-    state = json.loads(record.read_text())
-    return Target("local", f"local platform in {folder}", dict(state["env"]), {})
+    try:
+        state = json.loads(record.read_text())
+        env = dict(state["env"])
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        raise ConfigError(
+            f"{record} is unreadable ({type(error).__name__}); wait a second and "
+            f"retry (a running platform rewrites it), or stop the platform with "
+            f"`llmops local down --state-dir {folder}`"
+        ) from None
+    return Target("local", f"local platform in {folder}", env, {})
 
 
 def cloud_target(outputs_file: Path) -> Target:

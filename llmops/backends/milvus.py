@@ -214,6 +214,6 @@ def restrict_filter(restricts: Mapping[str, Sequence[str]]) -> str:
             )
         if values:
             # JSON string literals are valid Milvus string literals.
-            listed = ", ".join(json.dumps(str(v)) for v in values)
+            listed = ", ".join(json.dumps(str(v), ensure_ascii=False) for v in values)
             clauses.append(f"{namespace} in [{listed}]")
     return " and ".join(clauses)

@@ -7,17 +7,24 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from llmops import runtime
 from llmops.cli._options import target_from, target_options
+from llmops.contract import USE_CASE_NAME
 from llmops.ingest import client
 
 
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prefix", default="", help="Folder in the docs bucket to upload under.")
-@click.option("--use-case", default=None, help="File the documents under a use case.")
+@click.option(
+    "--use-case",
+    default=None,
+    callback=lambda _ctx, _param, value: _use_case(value),
+    help="File the documents under a use case (the stack's use-case name).",
+)
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait.")
 @target_options
 def command(
@@ -52,6 +59,15 @@ def command(
     )
     if failed:
         sys.exit(1)
+
+
+def _use_case(value: str | None) -> str | None:
+    if value is not None and not USE_CASE_NAME.fullmatch(value):
+        raise click.BadParameter(
+            f"{value[:80]!r} is not a use-case name: 3 to 30 lowercase letters, "
+            "digits or hyphens, starting with a letter"
+        )
+    return value
 
 
 def ingest_files(
@@ -92,7 +108,8 @@ def ingest_files(
             detail = f" chunks={result.chunks}" if result.status == "done" else ""
             reason = f" ({result.reason})" if result.reason else ""
             progress.console.print(
-                f"{mark} {result.upload.name}{detail}{reason}", highlight=False
+                f"{mark} {escape(result.upload.name)}{detail}{escape(reason)}",
+                highlight=False,
             )
 
         return client.wait(tables, uploads, timeout=timeout, on_result=show)

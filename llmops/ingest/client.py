@@ -110,6 +110,12 @@ def wait(
             time.sleep(poll)
     for key, upload_ in pending.items():
         results[key] = Result(
-            upload_, "timeout", f"no ingestion row within {timeout:.0f} s", 0
+            upload_,
+            "timeout",
+            f"no ingestion row within {timeout:.0f} s; check `llmops local status` "
+            "or the functions' logs",
+            0,
         )
+        if on_result:
+            on_result(results[key])
     return [results[(u.name, u.generation)] for u in uploads]

@@ -45,22 +45,36 @@ def decode(
         raise InputError(
             f"event {attributes.get('id')!r} carries no object resource as data"
         )
+    event_id = attributes.get("id")
     try:
         bucket = str(data["bucket"])
         name = str(data["name"])
         generation = int(data["generation"])
+        size = int(data.get("size") or 0)
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(
-            f"event {attributes.get('id')!r} data lacks a valid bucket, name or "
-            f"generation ({error})"
+            f"event {event_id!r} data lacks a valid bucket, name, generation or "
+            f"size ({type(error).__name__}: {error})"
         ) from None
+    metadata = data.get("metadata") or {}
+    if not bucket or not name or generation <= 0 or size < 0:
+        raise InputError(
+            f"event {event_id!r} names no object: bucket {bucket!r}, name {name!r}, "
+            f"generation {generation}, size {size}"
+        )
+    if not isinstance(metadata, Mapping):
+        raise InputError(
+            f"event {event_id!r} metadata must be an object of strings, got "
+            f"{type(metadata).__name__}"
+        )
+    content_type = data.get("contentType")
     return ObjectEvent(
-        id=str(attributes.get("id", "")),
+        id=str(event_id or ""),
         type=event_type,
         bucket=bucket,
         name=name,
         generation=generation,
-        size=int(data.get("size") or 0),
-        content_type=data.get("contentType"),
-        metadata=dict(data.get("metadata") or {}),
+        size=size,
+        content_type=str(content_type) if content_type else None,
+        metadata={str(k): str(v) for k, v in metadata.items()},
     )

@@ -41,6 +41,7 @@ from llmops.contract import (
     RESTRICT_SOURCE_PREFIX,
     RESTRICT_USE_CASE,
     TABLE_INGESTION_EVENTS,
+    USE_CASE_NAME,
     EmbeddingModel,
 )
 from llmops.errors import (
@@ -231,6 +232,10 @@ class IngestionPipeline:
         skipped = self._not_ingestible(event)
         if skipped:
             outcome.status, outcome.reason = "skipped", skipped
+            return outcome
+        refused = self._unacceptable(event, outcome.use_case or "")
+        if refused:
+            outcome.status, outcome.reason = "failed", refused
             return outcome
 
         manifest, manifest_generation = self._chunks.manifest(event.bucket, event.name)
@@ -478,6 +483,21 @@ class IngestionPipeline:
             return "folder placeholder (name ends with '/')"
         if event.size == 0:
             return "empty object (0 bytes)"
+        return None
+
+    def _unacceptable(self, event: ObjectEvent, use_case: str) -> str | None:
+        """Why the object fails before it is read, if it does."""
+        if event.size > self._max_bytes:
+            return (
+                f"object is {event.size} bytes, over the {self._max_bytes}-byte "
+                "limit; split it or raise LLMOPS_MAX_DOCUMENT_BYTES"
+            )
+        if not USE_CASE_NAME.fullmatch(use_case):
+            return (
+                f"use case {use_case[:80]!r} (object metadata {METADATA_USE_CASE}) "
+                "must be 3 to 30 lowercase letters, digits or hyphens, starting "
+                "with a letter; set the metadata to one of the stack's use cases"
+            )
         return None
 
     def _use_case(self, event: ObjectEvent) -> str:

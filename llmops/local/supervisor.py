@@ -398,14 +398,26 @@ class Supervisor:
                 self.state.log("bigquery"),
             ) from error
 
-    def run_until_stopped(self, started_wall: float) -> str:
-        """Block until a stop reason arises; return it."""
+    def run_until_stopped(
+        self, started_wall: float, record: dict[str, Any] | None = None
+    ) -> str:
+        """Block until a stop reason arises; return it.
+
+        While it waits it keeps ``platform.json`` as ``record`` says, so a
+        deleted or damaged file does not hide a running platform.
+        """
         cfg = self.config
         # Limitation: the platform stops after a fixed time to live, not after
         # a period without use, until the emulators report their last request.
         deadline = started_wall + cfg.ttl_seconds
         reported: set[str] = set()
         while not self.stopping.wait(0.5):
+            if (
+                record is not None
+                and self.state.read(self.state.platform_file) != record
+            ):
+                logger.warning("local.platform_file_restored")
+                self.state.write(self.state.platform_file, record)
             if time.time() >= deadline:
                 return f"time to live of {cfg.ttl_seconds:.0f} s ran out"
             if cfg.parent_pid is not None and not processes.alive(cfg.parent_pid):
@@ -486,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
 
     state.write(state.platform_file, record)
     logger.info("local.ready seconds=%s", record["startup_seconds"])
-    reason = supervisor.run_until_stopped(started_wall)
+    reason = supervisor.run_until_stopped(started_wall, record)
     logger.info("local.stopping reason=%s", reason)
     supervisor.stop()
     state.remove(state.platform_file, state.children_file)

@@ -51,3 +51,43 @@ def test_search_without_a_platform_says_how_to_start_one(
     result = CliRunner().invoke(cli, ["search", "anything"])
     assert result.exit_code != 0
     assert "llmops local up" in str(result.exception or result.output)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "ten"])
+def test_document_size_limit_must_be_positive(value: str) -> None:
+    """A size limit that is not a positive number stops with the variable named."""
+    from llmops.errors import ConfigError
+    from llmops.settings import Settings
+
+    env = {
+        "LLMOPS_DOCS_BUCKET": "d",
+        "LLMOPS_CHUNKS_BUCKET": "c",
+        "LLMOPS_BIGQUERY_DATASET": "x",
+        "LLMOPS_EMBEDDING_BACKEND": "local",
+        "LLMOPS_VECTOR_BACKEND": "milvus",
+        "LLMOPS_MILVUS_URI": "http://127.0.0.1:1",
+        "LLMOPS_MAX_DOCUMENT_BYTES": value,
+    }
+    with pytest.raises(ConfigError, match="LLMOPS_MAX_DOCUMENT_BYTES"):
+        Settings.from_env(env)
+
+
+def test_ingest_refuses_an_invalid_use_case(tmp_path: Path) -> None:
+    """`--use-case` must be a use-case name; nothing is uploaded otherwise."""
+    (tmp_path / "a.txt").write_text("hello")
+    result = CliRunner().invoke(
+        cli, ["ingest", str(tmp_path / "a.txt"), "--use-case", "Équipe Nord"]
+    )
+    assert result.exit_code == 2 and "not a use-case name" in result.output
+
+
+def test_corrupt_platform_record_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreadable platform.json names the file and what to do."""
+    state = tmp_path / ".llmops" / "local"
+    state.mkdir(parents=True)
+    (state / "platform.json").write_text("[]")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(targets.ConfigError, match="platform.json is unreadable"):
+        targets.local_target(state)

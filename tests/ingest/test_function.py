@@ -120,3 +120,28 @@ def test_request_that_is_not_a_cloudevent_is_refused(fakes: Fakes) -> None:
     client = create_app("on_object_finalized", str(SOURCE), "cloudevent").test_client()
     response = client.post("/", data='{"hello": 1}', content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"bucket": "docs", "name": "a.txt", "generation": "1", "size": "abc"},
+        {"bucket": "docs", "name": "a.txt", "generation": "1", "metadata": "x"},
+        {"bucket": "docs", "name": "", "generation": "1", "size": "3"},
+        {"bucket": "docs", "name": "a.txt", "generation": "-4", "size": "3"},
+        {"bucket": "docs", "name": "a.txt"},
+    ],
+)
+def test_malformed_event_data_is_acknowledged(fakes: Fakes, data: dict) -> None:
+    """Event data no retry can mend is acknowledged (200) and changes nothing."""
+    client = create_app("on_object_finalized", str(SOURCE), "cloudevent").test_client()
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "bad-1",
+        "ce-type": FINALIZED,
+        "ce-source": "//storage.googleapis.com/projects/_/buckets/docs",
+        "content-type": "application/json",
+    }
+    response = client.post("/", headers=headers, data=json.dumps(data))
+    assert response.status_code == 200
+    assert TABLE_INGESTION_EVENTS not in fakes.tables.rows

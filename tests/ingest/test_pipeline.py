@@ -257,3 +257,45 @@ def test_upload_after_delete_is_ingested_again(world) -> None:
     assert world.ids("a.txt") and all(
         f"-{second.generation}-" in i for i in world.ids("a.txt")
     )
+
+
+def test_oversized_object_fails_before_it_is_downloaded(world) -> None:
+    """An object over the size limit fails from its event, without a download."""
+    world.pipeline._max_bytes = 100
+    event = world.upload("big.txt", long_text("alpha", 50))
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the object was read")
+
+    world.objects.read = no_read
+    outcome = world.pipeline.handle(event)
+    assert outcome.status == "failed" and "LLMOPS_MAX_DOCUMENT_BYTES" in outcome.reason
+
+
+def test_invalid_use_case_metadata_fails_naming_the_key(world) -> None:
+    """A use case that is not a valid name fails, naming the metadata key."""
+    generation = world.objects.write(
+        DOCS, "a.txt", b"some text", metadata={"llmops-use-case": "u" * 1500}
+    )
+    event = ObjectEvent(
+        "e1",
+        EVENT_FINALIZED,
+        DOCS,
+        "a.txt",
+        generation,
+        9,
+        "text/plain",
+        {"llmops-use-case": "u" * 1500},
+    )
+    outcome = world.pipeline.handle(event)
+    assert outcome.status == "failed" and "llmops-use-case" in outcome.reason
+    assert world.index.points == {} and world.objects.list(CHUNKS) == []
+
+
+def test_restrict_filter_keeps_non_ascii_values() -> None:
+    """Milvus filters carry non-ASCII restrict values as they are."""
+    from llmops.backends.milvus import restrict_filter
+
+    assert restrict_filter({"source_prefix": ["équipe/"]}) == (
+        'source_prefix in ["équipe/"]'
+    )

@@ -249,3 +249,23 @@ def test_children_of_a_supervisor_that_died_while_starting_are_stopped(
     finally:
         if orphan.poll() is None:
             orphan.kill()
+
+
+def test_running_platform_restores_a_damaged_record(start_local_platform) -> None:
+    """A deleted or damaged platform.json is rewritten while the platform runs."""
+    import json
+    import time
+
+    platform = start_local_platform(function_source=None)
+    record = platform.state.platform_file
+    expected = json.loads(record.read_text())
+    record.write_text("garbage")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if json.loads(record.read_text()) == expected:
+                break
+        except ValueError:
+            pass
+        time.sleep(0.2)
+    assert json.loads(record.read_text()) == expected
