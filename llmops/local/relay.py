@@ -30,7 +30,7 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import grpc
 from google.pubsub_v1.types import PublishRequest, PublishResponse
@@ -110,8 +110,8 @@ class StorageCloudEvent:
             "ce-specversion": "1.0",
             "ce-id": self.id,
             "ce-type": self.type,
-            "ce-source": self.source,
-            "ce-subject": self.subject,
+            "ce-source": _header_value(self.source),
+            "ce-subject": _header_value(self.subject),
             "ce-time": self.time,
             "content-type": "application/json; charset=utf-8",
         }
@@ -119,6 +119,16 @@ class StorageCloudEvent:
     def body(self) -> bytes:
         """The event data, as the request body."""
         return json.dumps(self.data, separators=(",", ":")).encode()
+
+
+def _header_value(value: str) -> str:
+    """Percent-encode what an HTTP header cannot carry, as the CloudEvents HTTP
+    binding asks (controls, non-ASCII, '%'); the object's name travels
+    unencoded in the event data, which is what the function reads."""
+    return "".join(
+        ch if 0x20 <= ord(ch) < 0x7F and ch not in '%"' else quote(ch, safe="")
+        for ch in value
+    )
 
 
 def _rfc3339(moment: dt.datetime) -> str:
@@ -337,8 +347,20 @@ class EventRelay:
         while (delivery := self._next()) is not None:
             try:
                 self._attempt(delivery)
-            except Exception:  # a worker must survive any one delivery
+            except Exception as error:  # a worker must survive any one delivery
                 logger.exception("relay.worker_error id=%s", delivery.event.id)
+                self.dead_letters.append(
+                    {
+                        "event_id": delivery.event.id,
+                        "type": delivery.event.type,
+                        "url": delivery.url,
+                        "attempts": delivery.attempt,
+                        "last_status": None,
+                        "last_error": f"{type(error).__name__}: {error}",
+                        "data": delivery.event.data,
+                        "time": _rfc3339(dt.datetime.now(dt.UTC)),
+                    }
+                )
             finally:
                 with self._ready:
                     self._in_flight -= 1

@@ -302,3 +302,14 @@ def test_delete_command_removes_documents_and_says_so(
         cli, ["delete", f"{prefix}/nope", "--state-dir", state]
     )
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+@pytest.mark.parametrize("leaf", ["Заметки şube 東京.txt", "two\nlines.txt"])
+def test_names_a_header_cannot_carry_still_reach_the_function(
+    platform: Platform, prefix: str, leaf: str
+) -> None:
+    """Non-Latin names and control characters are relayed and ingested as named."""
+    name = f"{prefix}/{leaf}"
+    generation = platform.upload(name, b"The harbour office opens at nine.")
+    row = platform.outcome(name, generation)
+    assert row["status"] == "done" and row["object"] == name
