@@ -167,10 +167,25 @@ def decode_text(data: bytes, kind: str = "text") -> tuple[str, str | None]:
         for m in matches
     ):
         encoding = "cp1252"
+    # Mac and DOS code pages are rarely what a document today was saved in;
+    # when Windows-1252 reads the bytes as well, it is the likelier one.
+    if encoding.startswith(_RARE_CODE_PAGES) and _decodes(data, "cp1252"):
+        encoding = "cp1252"
     try:
         return data.decode(encoding), f"decoded as {encoding}"
     except (UnicodeDecodeError, LookupError):
         return data.decode("cp1252", errors="replace"), "decoded as cp1252"
+
+
+_RARE_CODE_PAGES = ("mac_", "cp4", "cp7", "cp8")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_lenient(data: bytes, encoding: str) -> tuple[str, int]:

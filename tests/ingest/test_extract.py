@@ -125,3 +125,10 @@ def test_man_page_section_names_become_headings() -> None:
         ("NAME", "tar - an archiver"),
         ("OPTIONS", "--exclude=PATTERN"),
     ]
+
+
+def test_german_cp1252_is_not_read_as_a_mac_code_page() -> None:
+    """Short German text in Windows-1252 decodes to the right letters."""
+    text = "Der Bär äß grüne Äpfel für 5€."
+    result = extract("note.txt", text.encode("cp1252"))
+    assert result.sections[0].text == text and result.notes == ["decoded as cp1252"]
