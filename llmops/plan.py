@@ -359,8 +359,18 @@ def stack_config(stack_file: Path) -> dict[str, str]:
         raise ConfigError(
             f"stack file {stack_file} is not valid YAML: {error}"
         ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"stack file {stack_file} is not UTF-8 text; save it as UTF-8"
+        ) from None
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(config or {}, dict):
+        raise ConfigError(
+            f"stack file {stack_file} must be a mapping with a `config:` mapping of "
+            "keys such as gcp:project; see Pulumi.dev.yaml"
+        )
     values: dict[str, str] = {}
-    for key, value in (doc.get("config") or {}).items():
+    for key, value in (config or {}).items():
         if isinstance(value, dict) and "secure" in value:
             raise ConfigError(
                 f"{key} in {stack_file} is a secret the offline plan cannot decrypt; "
