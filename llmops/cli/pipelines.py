@@ -37,10 +37,8 @@ from llmops.targets import cloud_target, local_target
 logger = logging.getLogger(__name__)
 
 # Stack outputs the pipeline commands read beyond the contract's.
-# Limitation: these two names are spelled here and in infra/__main__.py until
-# llmops/contract.py declares them as OUTPUT_* constants.
-OUTPUT_PIPELINE_SERVICE_ACCOUNT = "pipelineServiceAccount"
-OUTPUT_TEMPLATE_REPOSITORY_URL = "templateRepositoryUrl"
+OUTPUT_PIPELINE_SERVICE_ACCOUNT = contract.OUTPUT_PIPELINE_SERVICE_ACCOUNT
+OUTPUT_TEMPLATE_REPOSITORY_URL = contract.OUTPUT_TEMPLATE_REPOSITORY_URL
 
 # kfp.local runs each task in this interpreter; the image is never pulled.
 LOCAL_IMAGE = "python-llmops-local"
