@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -140,6 +141,8 @@ def _search_and_log(
     register_search_template(registry, author="llmops demo")
     prompt = PromptClient(registry).get(SEARCH_TEMPLATE_NAME)
     answered = 0
+    # One conversation per run, its turns the probe questions.
+    conversation = f"demo-{uuid.uuid4().hex[:12]}"
     with InteractionLogger(
         tables,
         use_case="demo",
@@ -162,7 +165,7 @@ def _search_and_log(
                 hits,
                 latency_ms=latency_ms,
                 model_name=settings.embedding_model.name,
-                conversation_id="demo",
+                conversation_id=conversation,
                 turn=turn,
                 user_id="demo-user",
             )

@@ -46,10 +46,11 @@ def command(
         dead_letter = dead_letter or folder / LOCAL_DEAD_LETTER_FILE
     else:
         key = pseudonym_key_from_env()
-    if not yes:
-        click.confirm(
-            f"Delete every row of this user from {target.description}?", abort=True
-        )
+    if not yes and not click.confirm(
+        f"Delete every row of this user from {target.description}?"
+    ):
+        click.echo("nothing erased")
+        sys.exit(1)
     result = erase_user(
         runtime.table_store(target.settings()),
         user_id,

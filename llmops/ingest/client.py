@@ -57,6 +57,15 @@ def object_names(paths: Sequence[Path], prefix: str = "") -> list[tuple[Path, st
             raise InputError(f"{path} is not a file or folder; check the path")
     if not pairs:
         raise InputError("no files to ingest under the given paths")
+    seen: dict[str, Path] = {}
+    for file, name in pairs:
+        if name in seen:
+            raise InputError(
+                f"{seen[name]} and {file} would both be uploaded as {name!r}, and "
+                "the second would replace the first; pass their folder instead, "
+                "or ingest them in separate calls with different --prefix values"
+            )
+        seen[name] = file
     return pairs
 
 

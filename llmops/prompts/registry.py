@@ -392,16 +392,21 @@ class PromptRegistry:
             if to_version is not None:
                 if to_version not in state.stack[:-1]:
                     raise InputError(
-                        f"label {label!r} of {name!r} never pointed at version "
-                        f"{to_version} before; it pointed at "
-                        f"{', '.join(map(str, state.stack))}. Use promote instead"
+                        f"label {label!r} of {name!r} is at version {state.version} "
+                        f"and version {to_version} is not behind it (rollback goes "
+                        "back through the versions the label was promoted to, "
+                        f"{' -> '.join(map(str, state.stack))}, undoing each); to "
+                        f"point it at {to_version}, run `llmops prompts promote "
+                        f"{name}:{to_version} {label}`"
                     )
                 stack = state.stack[: state.stack.index(to_version) + 1]
             else:
                 if len(state.stack) < 2:
                     raise InputError(
                         f"label {label!r} of {name!r} has no earlier version to roll "
-                        f"back to (it has only pointed at {state.version})"
+                        f"back to: it is at {state.version} and every earlier "
+                        "promotion was already rolled back; use `llmops prompts "
+                        "promote` to choose a version"
                     )
                 stack = state.stack[:-1]
             entry = {

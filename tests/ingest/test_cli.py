@@ -91,3 +91,15 @@ def test_corrupt_platform_record_is_a_clear_error(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(targets.ConfigError, match="platform.json is unreadable"):
         targets.local_target(state)
+
+
+def test_two_files_with_one_object_name_are_refused(tmp_path: Path) -> None:
+    """Files that would land on the same object name are refused before upload."""
+    from llmops.errors import InputError
+    from llmops.ingest.client import object_names
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "README").write_text(folder)
+    with pytest.raises(InputError, match="would both be uploaded as 'README'"):
+        object_names([tmp_path / "a" / "README", tmp_path / "b" / "README"])
