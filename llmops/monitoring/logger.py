@@ -30,6 +30,8 @@ import atexit
 import datetime as dt
 import json
 import logging
+import math
+import os
 import threading
 import time
 import uuid
@@ -178,6 +180,19 @@ class InteractionLogger:
         self.use_case = use_case
         self._key = check_key(pseudonym_key)
         self.dead_letter_path = Path(dead_letter_path)
+        # A rejected row must always have somewhere to go: check it now.
+        try:
+            folder = self.dead_letter_path.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            target = self.dead_letter_path if self.dead_letter_path.exists() else folder
+            if not os.access(target, os.W_OK):
+                raise PermissionError(13, "not writable")
+        except OSError as error:
+            raise ConfigError(
+                f"dead-letter file {self.dead_letter_path} cannot be written "
+                f"({error.strerror or error}); give a dead_letter_path in a "
+                "writable folder"
+            ) from None
         self.metrics_only = metrics_only
         self._batch_size = batch_size
         self._max_delay = max_delay_seconds
@@ -229,6 +244,23 @@ class InteractionLogger:
         else on the full prompt. ``input_chars`` and ``output_chars`` are the
         sizes of the text as given, before redaction.
         """
+        _check_interaction(
+            prompt=prompt,
+            response=response,
+            model_name=model_name,
+            latency_ms=latency_ms,
+            counts={
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "turn": turn,
+                "template_version": template_version,
+            },
+            lists={
+                "guardrails": guardrails,
+                "retrieved_chunk_ids": retrieved_chunk_ids,
+            },
+            user_id=user_id,
+        )
         attributes = _attributes(safety_attributes)
         if blocked is None:
             blocked = any(bool(a.get("blocked")) for a in attributes)
@@ -296,8 +328,12 @@ class InteractionLogger:
             raise InputError("feedback needs the interaction_id it is about")
         if thumbs is not None and thumbs not in (-1, 1):
             raise InputError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}")
+        if user_id is not None and not isinstance(user_id, str):
+            raise InputError(f"user_id must be a string, got {type(user_id).__name__}")
         if rating is not None and (
-            isinstance(rating, bool) or rating not in range(1, 6)
+            not isinstance(rating, int)
+            or isinstance(rating, bool)
+            or rating not in range(1, 6)
         ):
             raise InputError(
                 f"rating must be a whole number from 1 to 5, got {rating!r}"
@@ -506,3 +542,44 @@ class InteractionLogger:
         trace: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _check_interaction(
+    *,
+    prompt: object,
+    response: object,
+    model_name: object,
+    latency_ms: object,
+    counts: Mapping[str, object],
+    lists: Mapping[str, object],
+    user_id: object,
+) -> None:
+    """Refuse values no row should hold, naming the argument."""
+    for name, value in (("prompt", prompt), ("response", response)):
+        if not isinstance(value, str):
+            raise InputError(f"{name} must be a string, got {type(value).__name__}")
+    if not isinstance(model_name, str) or not model_name.strip():
+        raise InputError("model_name must name the model that answered")
+    if latency_ms is not None and (
+        isinstance(latency_ms, bool)
+        or not isinstance(latency_ms, int | float)
+        or not math.isfinite(latency_ms)
+        or latency_ms < 0
+    ):
+        raise InputError(
+            f"latency_ms must be a finite number of milliseconds >= 0, got "
+            f"{latency_ms!r}"
+        )
+    for name, value in counts.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise InputError(f"{name} must be a whole number >= 0, got {value!r}")
+    for name, value in lists.items():
+        if isinstance(value, str | bytes):
+            raise InputError(
+                f"{name} must be a list of strings, got the single string "
+                f"{value[:40]!r}; wrap it in a list"
+            )
+    if user_id is not None and not isinstance(user_id, str):
+        raise InputError(f"user_id must be a string, got {type(user_id).__name__}")
