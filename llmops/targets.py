@@ -106,11 +106,16 @@ def cloud_target(outputs_file: Path) -> Target:
             f"stack outputs file {outputs_file} does not exist; write it with "
             f"`pulumi stack output --json > {outputs_file}`"
         ) from None
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(
             f"stack outputs file {outputs_file} is not JSON ({error}); write it "
             "with `pulumi stack output --json`"
         ) from None
+    if not isinstance(outputs, dict):
+        raise ConfigError(
+            f"stack outputs file {outputs_file} must hold a JSON object of outputs, "
+            f"got {type(outputs).__name__}; write it with `pulumi stack output --json`"
+        )
     missing = [k for k in _OUTPUT_TO_ENV if k not in outputs]
     if missing:
         raise ConfigError(

@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -39,6 +40,22 @@ logger = logging.getLogger(__name__)
 # Stack outputs the pipeline commands read beyond the contract's.
 OUTPUT_PIPELINE_SERVICE_ACCOUNT = contract.OUTPUT_PIPELINE_SERVICE_ACCOUNT
 OUTPUT_TEMPLATE_REPOSITORY_URL = contract.OUTPUT_TEMPLATE_REPOSITORY_URL
+
+# REGISTRY/PATH[:TAG][@sha256:DIGEST], as container runtimes accept them.
+_IMAGE = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+
+
+def _image(value: str | None) -> str | None:
+    if value is not None and not _IMAGE.match(value):
+        raise click.BadParameter(
+            f"{value!r} is not a container image reference such as "
+            "us-central1-docker.pkg.dev/PROJECT/REPO/llmops:1.0"
+        )
+    return value
+
 
 # kfp.local runs each task in this interpreter; the image is never pulled.
 LOCAL_IMAGE = "python-llmops-local"
@@ -376,6 +393,7 @@ def command() -> None:
 @click.option(
     "--image",
     required=True,
+    callback=lambda _ctx, _param, value: _image(value),
     help="Runtime image the components run on (holds kfp and llmops).",
 )
 def compile_command(output_dir: Path, image: str) -> None:
@@ -450,7 +468,12 @@ def submit_command(
     default=None,
     help="The KFP repository URL itself (the stack's templateRepositoryUrl).",
 )
-@click.option("--image", required=True, help="Runtime image the components run on.")
+@click.option(
+    "--image",
+    required=True,
+    callback=lambda _ctx, _param, value: _image(value),
+    help="Runtime image the components run on.",
+)
 @click.option("--tag", "tags", multiple=True, help="Another tag; repeat for more.")
 def publish_command(
     stack_outputs: Path | None,

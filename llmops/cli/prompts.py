@@ -276,6 +276,13 @@ def test(
     """Run the templates' test cases and report pass/fail per case."""
     if record and not (recorded and model_spec):
         raise click.UsageError("--record needs --recorded FILE and --model")
+    if model_spec and not stack_outputs:
+        # The local platform serves no generative model; refuse before any
+        # client is built.
+        raise click.UsageError(
+            f"--model {model_spec} answers through Vertex AI and needs "
+            "--stack-outputs FILE; without a model the render-only checks run"
+        )
     templates = _templates_to_test(names, folder, label, stack_outputs, state_dir)
     model = _model(model_spec, stack_outputs, state_dir)
     outputs = RecordedOutputs(recorded) if recorded else None

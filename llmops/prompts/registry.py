@@ -390,6 +390,11 @@ class PromptRegistry:
                     f"template {name!r} has no label {label!r} to roll back"
                 )
             if to_version is not None:
+                if to_version == state.version:
+                    raise InputError(
+                        f"label {label!r} of {name!r} is already at version "
+                        f"{to_version}; nothing to roll back"
+                    )
                 if to_version not in state.stack[:-1]:
                     raise InputError(
                         f"label {label!r} of {name!r} is at version {state.version} "

@@ -525,6 +525,10 @@ def load_template(path: Path | str) -> PromptTemplate:
         raise InputError(
             f"template file {path} cannot be read: {error.strerror}"
         ) from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"template file {path} is not UTF-8 text; save it as UTF-8"
+        ) from None
     except yaml.YAMLError as error:
         raise InputError(f"template file {path} is not valid YAML: {error}") from None
     return parse_template(doc, source=str(path))

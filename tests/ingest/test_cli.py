@@ -103,3 +103,14 @@ def test_two_files_with_one_object_name_are_refused(tmp_path: Path) -> None:
         (tmp_path / folder / "README").write_text(folder)
     with pytest.raises(InputError, match="would both be uploaded as 'README'"):
         object_names([tmp_path / "a" / "README", tmp_path / "b" / "README"])
+
+
+@pytest.mark.parametrize("content", [b"null", b"5", b'"docsBucket"', b"\xff\xfe{}"])
+def test_stack_outputs_file_of_the_wrong_shape_is_a_clear_error(
+    tmp_path: Path, content: bytes
+) -> None:
+    """An outputs file that is not a JSON object names itself and the fix."""
+    path = tmp_path / "outputs.json"
+    path.write_bytes(content)
+    with pytest.raises(targets.ConfigError, match="pulumi stack output --json"):
+        targets.cloud_target(path)

@@ -72,3 +72,13 @@ def test_unwritable_dead_letter_file_is_refused_up_front(tmp_path: Path) -> None
             pseudonym_key=b"k" * 32,
             dead_letter_path=blocker / "dead.jsonl",
         )
+
+
+def test_template_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    """A template file in another encoding is refused, naming the file."""
+    from llmops.prompts.template import load_template
+
+    path = tmp_path / "bin.yaml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(InputError, match="bin.yaml is not UTF-8"):
+        load_template(path)
