@@ -177,13 +177,13 @@ def seeded(
                 retrieved_chunk_ids=[h.chunk.id for h in hits],
                 user_id="alice.smith@example.com",
             )
-            # The table refuses this one (turn takes whole numbers): it goes to
-            # the dead-letter file, which must hold no raw value either.
+            # The table refuses this one (model_version takes strings): it goes
+            # to the dead-letter file, which must hold no raw value either.
             rejected = log.log_interaction(
                 prompt=seeded_document(),
                 response=seeded_document(),
                 model_name="gemini-2.0-flash",
-                turn="second",  # type: ignore[arg-type]
+                model_version=12345,  # type: ignore[arg-type]
             )
             feedback = log.log_feedback(
                 interaction,
