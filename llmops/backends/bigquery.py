@@ -20,16 +20,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import requests
 from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.api_core.client_options import ClientOptions
-from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY
 
 from llmops import contract
+from llmops.backends._google import TRANSIENT_ERRORS
 from llmops.errors import (
     ConfigError,
     ConflictError,
@@ -46,19 +45,7 @@ CLOUD_TIMEOUT_SECONDS = 120.0
 EMULATOR_RETRY_SECONDS = 3.0
 EMULATOR_TIMEOUT_SECONDS = 30.0
 
-_TRANSIENT = (
-    api_exceptions.TooManyRequests,
-    api_exceptions.InternalServerError,
-    api_exceptions.BadGateway,
-    api_exceptions.ServiceUnavailable,
-    api_exceptions.GatewayTimeout,
-    api_exceptions.RetryError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    auth_exceptions.TransportError,
-    ConnectionError,
-    TimeoutError,
-)
+_TRANSIENT = TRANSIENT_ERRORS
 
 
 def _is_retryable(error: BaseException) -> bool:

@@ -13,14 +13,13 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-import requests
 from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
-from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
+from llmops.backends._google import TRANSIENT_ERRORS
 from llmops.backends.base import StoredObject
 from llmops.errors import (
     ConfigError,
@@ -39,19 +38,7 @@ CLOUD_TIMEOUT_SECONDS = 60.0
 EMULATOR_RETRY_SECONDS = 3.0
 EMULATOR_TIMEOUT_SECONDS = 10.0
 
-_TRANSIENT = (
-    api_exceptions.TooManyRequests,
-    api_exceptions.InternalServerError,
-    api_exceptions.BadGateway,
-    api_exceptions.ServiceUnavailable,
-    api_exceptions.GatewayTimeout,
-    api_exceptions.RetryError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    auth_exceptions.TransportError,
-    ConnectionError,
-    TimeoutError,
-)
+_TRANSIENT = TRANSIENT_ERRORS
 
 
 @contextmanager
