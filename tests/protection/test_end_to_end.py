@@ -72,7 +72,8 @@ def leaks(text: str) -> list[str]:
     found = []
     for value in VALUES:
         compact = re.sub(r"[\s.\-()]", "", value)
-        if value in text or (len(compact) >= 9 and compact in text):
+        alone = rf"(?<![0-9A-Za-z]){re.escape(compact)}(?![0-9A-Za-z])"
+        if value in text or (len(compact) >= 9 and re.search(alone, text)):
             found.append(value)
     return found
 
