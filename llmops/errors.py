@@ -42,5 +42,9 @@ class ConflictError(LlmopsError):
     """A precondition failed because someone else wrote first."""
 
 
+class CorruptObjectError(LlmopsError):
+    """A stored object is not what the platform writes; nothing was changed."""
+
+
 class NotFoundError(LlmopsError):
     """What was asked for does not exist."""

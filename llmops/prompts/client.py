@@ -22,7 +22,7 @@ from typing import Any
 from llmops import contract as c
 from llmops.errors import ConfigError, NotFoundError, TransientError
 from llmops.prompts.registry import PromptRegistry, Reference
-from llmops.prompts.template import PromptTemplate, RenderedPrompt, load_folder
+from llmops.prompts.template import PromptTemplate, RenderedPrompt, scan_folder
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ class PromptClient:
         self._ttl = ttl_seconds
         self._bundled_dir = Path(bundled_dir) if bundled_dir else None
         self._bundled: dict[str, PromptTemplate] | None = None
+        self._bundled_errors: list[str] = []
         self._clock = clock
         self._cache: dict[tuple[str, str], _Entry] = {}
         self._refreshing: dict[tuple[str, str], threading.Thread] = {}
@@ -199,11 +200,16 @@ class PromptClient:
     def _fallback(self, name: str, label: str, error: Exception) -> Prompt:
         template = self._bundled_templates().get(name)
         if template is None:
-            where = (
-                f"no bundled copy of {name!r} in {self._bundled_dir}"
-                if self._bundled_dir
-                else "no bundled copies were configured (bundled_dir)"
-            )
+            if not self._bundled_dir:
+                where = "no bundled copies were configured (bundled_dir)"
+            elif self._bundled_errors:
+                where = (
+                    f"no valid bundled copy of {name!r} in {self._bundled_dir}, "
+                    f"where {len(self._bundled_errors)} file(s) are invalid:\n  "
+                    + "\n  ".join(self._bundled_errors)
+                )
+            else:
+                where = f"no bundled copy of {name!r} in {self._bundled_dir}"
             raise TransientError(
                 f"prompt {name}@{label}: the registry is unreachable ({error}) and "
                 f"{where}; retry later or ship the template with the app"
@@ -228,7 +234,15 @@ class PromptClient:
             if self._bundled_dir is None:
                 self._bundled = {}
             else:
-                self._bundled = {t.name: t for t in load_folder(self._bundled_dir)}
+                # One broken file must not take every other copy down with it.
+                templates, self._bundled_errors = scan_folder(self._bundled_dir)
+                for problem in self._bundled_errors:
+                    logger.warning(
+                        "prompts.bundled_invalid folder=%s problem=%s",
+                        self._bundled_dir,
+                        problem.splitlines()[0],
+                    )
+                self._bundled = {t.name: t for t in templates}
         return self._bundled
 
 

@@ -27,7 +27,13 @@ from typing import Any
 
 from llmops import contract as c
 from llmops.backends.base import ObjectStore, TableStore
-from llmops.errors import ConfigError, ConflictError, InputError, NotFoundError
+from llmops.errors import (
+    ConfigError,
+    ConflictError,
+    CorruptObjectError,
+    InputError,
+    NotFoundError,
+)
 from llmops.prompts.template import NAME, PromptTemplate, parse_template
 
 logger = logging.getLogger(__name__)
@@ -160,6 +166,34 @@ class Reference:
         return self.name
 
 
+def _decode(
+    bucket: str,
+    path: str,
+    stored: Any,
+    build: Callable[[Mapping[str, Any], str], Any],
+) -> Any:
+    """Build a registry record from a stored object, or say which object is bad.
+
+    The registry bucket is versioned, so the message says how to bring the
+    last good generation back instead of leaving a traceback.
+    """
+    source = f"gs://{bucket}/{path}"
+    try:
+        doc = json.loads(stored.data)
+        if not isinstance(doc, Mapping):
+            raise TypeError(f"it holds a JSON {type(doc).__name__}, not an object")
+        return build(doc, source)
+    except (ValueError, TypeError, KeyError, InputError) as error:
+        what = f"missing field {error}" if isinstance(error, KeyError) else error
+        raise CorruptObjectError(
+            f"{source} (generation {stored.generation}) is not a registry record "
+            f"the platform wrote: {what}. Nothing was changed. The bucket keeps "
+            f"earlier generations: list them with `gcloud storage ls -a {source}` "
+            f"and restore the last good one with `gcloud storage cp "
+            f"'{source}#GENERATION' {source}`"
+        ) from None
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
@@ -230,9 +264,17 @@ class PromptRegistry:
                 f"template {name!r} has no version {version}; "
                 f"`llmops prompts list {name}` shows its versions"
             ) from None
-        return TemplateVersion.from_json(
-            json.loads(stored.data), source=f"gs://{self.bucket}/{path}"
-        )
+
+        def build(doc: Mapping[str, Any], source: str) -> TemplateVersion:
+            found = TemplateVersion.from_json(doc, source=source)
+            if (found.name, found.version) != (name, version):
+                raise ValueError(
+                    f"it says it is {found.name!r} version {found.version}, "
+                    f"not {name!r} version {version}"
+                )
+            return found
+
+        return _decode(self.bucket, path, stored, build)
 
     def latest(self, name: str) -> TemplateVersion | None:
         """The newest version of ``name``, or None if it has none."""
@@ -429,7 +471,13 @@ class PromptRegistry:
             stored = self._objects.read(self.bucket, _label_object(name, label))
         except NotFoundError:
             return None, 0
-        return LabelState.from_json(json.loads(stored.data)), stored.generation
+        state = _decode(
+            self.bucket,
+            _label_object(name, label),
+            stored,
+            lambda doc, _source: LabelState.from_json(doc),
+        )
+        return state, stored.generation
 
     def _move_label(
         self,

@@ -544,8 +544,12 @@ def template_files(folder: Path | str) -> list[Path]:
     )
 
 
-def load_folder(folder: Path | str) -> list[PromptTemplate]:
-    """Every template under ``folder``; raise once, listing every invalid file."""
+def scan_folder(folder: Path | str) -> tuple[list[PromptTemplate], list[str]]:
+    """The valid templates under ``folder``, and one message per invalid file.
+
+    A name defined twice counts as invalid in the second file; the first
+    keeps it.
+    """
     templates: list[PromptTemplate] = []
     errors: list[str] = []
     seen: dict[str, Path] = {}
@@ -563,6 +567,12 @@ def load_folder(folder: Path | str) -> list[PromptTemplate]:
             continue
         seen[template.name] = path
         templates.append(template)
+    return templates, errors
+
+
+def load_folder(folder: Path | str) -> list[PromptTemplate]:
+    """Every template under ``folder``; raise once, listing every invalid file."""
+    templates, errors = scan_folder(folder)
     if errors:
         raise InputError(
             f"{len(errors)} invalid template file(s) under {folder}:\n  "

@@ -15,7 +15,13 @@ from llmops import prompts
 from llmops.backends.base import ObjectStore, StoredObject
 from llmops.backends.bigquery import BigQueryTableStore
 from llmops.backends.gcs import GcsObjectStore
-from llmops.errors import ConfigError, InputError, NotFoundError, TransientError
+from llmops.errors import (
+    ConfigError,
+    CorruptObjectError,
+    InputError,
+    NotFoundError,
+    TransientError,
+)
 from llmops.local import LocalPlatform
 from llmops.prompts import PromptClient, PromptRegistry, parse_template
 from llmops.prompts.template import PromptTemplate
@@ -280,6 +286,80 @@ def test_bundled_copy_is_served_when_the_registry_is_unreachable(
     assert prompt.render(question="q", passages="p").text == "Answer q from p."
     with pytest.raises(TransientError, match="no bundled copy of 'other'"):
         client.get("other")
+
+
+def test_one_invalid_bundled_file_leaves_the_others_in_service(
+    unreachable_store: GcsObjectStore, tmp_path: Path
+) -> None:
+    """A broken bundled file is named when asked for; the valid ones still serve."""
+    (tmp_path / "answer.yaml").write_text(_template().to_yaml())
+    (tmp_path / "broken.yaml").write_text("name: broken\ntemplate: [unclosed\n")
+    client = PromptClient(
+        PromptRegistry(unreachable_store, "nowhere"), bundled_dir=tmp_path
+    )
+    assert client.get("answer").source == "bundled"
+    with pytest.raises(TransientError, match=r"1 file\(s\) are invalid:\n.*broken"):
+        client.get("broken")
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (b"{not json", "Expecting property name"),
+        (b"[1, 2]", "JSON list, not an object"),
+        (b'{"name": "answer"}', "missing field 'version'"),
+    ],
+)
+def test_a_damaged_version_object_is_named_with_how_to_restore_it(
+    registry: PromptRegistry,
+    local_object_store: GcsObjectStore,
+    registry_bucket: str,
+    damage: bytes,
+    reason: str,
+) -> None:
+    """Reading a version someone overwrote by hand names the object, not a trace."""
+    registry.push(_template(), author="ana")
+    path = "templates/answer/versions/00000001.json"
+    local_object_store.write(registry_bucket, path, damage)
+    with pytest.raises(CorruptObjectError) as caught:
+        registry.version("answer", 1)
+    message = str(caught.value)
+    assert f"gs://{registry_bucket}/{path}" in message
+    assert reason in message
+    assert "gcloud storage ls -a" in message
+
+
+def test_a_version_object_under_another_name_is_refused(
+    registry: PromptRegistry,
+    local_object_store: GcsObjectStore,
+    registry_bucket: str,
+) -> None:
+    """A version copied to the wrong path does not pass for the one asked for."""
+    registry.push(_template(), author="ana")
+    registry.push(_template("Second {{ question }} {{ passages }}"), author="ana")
+    first = local_object_store.read(
+        registry_bucket, "templates/answer/versions/00000001.json"
+    )
+    local_object_store.write(
+        registry_bucket, "templates/answer/versions/00000002.json", first.data
+    )
+    with pytest.raises(CorruptObjectError, match="says it is 'answer' version 1"):
+        registry.version("answer", 2)
+
+
+def test_a_damaged_label_stops_a_promotion_and_keeps_the_object(
+    registry: PromptRegistry,
+    local_object_store: GcsObjectStore,
+    registry_bucket: str,
+) -> None:
+    """A promotion over an unreadable label fails by name and writes nothing."""
+    registry.push(_template(), author="ana")
+    registry.promote("answer", 1, "prod", author="ana")
+    path = "templates/answer/labels/prod.json"
+    local_object_store.write(registry_bucket, path, b'{"label": "prod"}')
+    with pytest.raises(CorruptObjectError, match=f"gs://{registry_bucket}/{path}"):
+        registry.promote("answer", 1, "prod", author="ana")
+    assert local_object_store.read(registry_bucket, path).data == b'{"label": "prod"}'
 
 
 @pytest.fixture
