@@ -4,9 +4,13 @@ Fork this module to add metrics or change where answers come from; the
 functions it runs live in ``llmops.pipelines``.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
+from llmops.pipelines.parameters import check_evaluation
 from llmops.pipelines.split import DEFAULT_EVAL_FRACTION, DEFAULT_SALT
 from pipeline_templates.components import (
     LOCATION_PLACEHOLDER,
@@ -96,6 +100,28 @@ def _steps(
         baseline_id=baseline_id,
     ).set_display_name("evaluate-model")
     return prepared, evaluated
+
+
+def check(values: Mapping[str, Any]) -> None:
+    """Run validate-evaluation's checks on a run's parameter values before submitting.
+
+    ``values`` holds every pipeline parameter, defaults included, with project
+    and location already resolved.
+    """
+    check_evaluation(
+        template=NAME,
+        project=values["project"],
+        location=values["location"],
+        dataset=values["dataset"],
+        use_case=values["use_case"],
+        model_name=values["model_name"],
+        template_version=values["template_version"],
+        prediction_source=values["prediction_source"],
+        embedding_backend=values["embedding_backend"],
+        eval_fraction=values["eval_fraction"],
+        baseline_id=values["baseline_id"],
+        labels=values["labels"],
+    )
 
 
 def pipeline(image: str) -> GraphComponent:

@@ -4,10 +4,14 @@ Fork this module to change what counts as an accepted answer, the base model
 or the evaluation; the functions it runs live in ``llmops.pipelines``.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
 from llmops.pipelines.feedback import DEFAULT_MIN_ACCEPTED_SCORE
+from llmops.pipelines.parameters import check_tuning
 from llmops.pipelines.split import DEFAULT_EVAL_FRACTION, DEFAULT_SALT
 from pipeline_templates.components import (
     LOCATION_PLACEHOLDER,
@@ -88,6 +92,29 @@ def _prepare_and_baseline(
         baseline_id="",
     ).set_display_name("evaluate-current")
     return prepared, baseline
+
+
+def check(values: Mapping[str, Any]) -> None:
+    """Run validate-tuning's checks on a run's parameter values before submitting.
+
+    ``values`` holds every pipeline parameter, defaults included, with project
+    and location already resolved.
+    """
+    check_tuning(
+        template=NAME,
+        project=values["project"],
+        location=values["location"],
+        dataset=values["dataset"],
+        use_case=values["use_case"],
+        kind=KIND,
+        tuner=TUNER,
+        base_model=values["base_model"],
+        tuned_model_display_name=values["tuned_model_display_name"],
+        eval_fraction=values["eval_fraction"],
+        min_new_examples=values["min_new_examples"],
+        epochs=values["epochs"],
+        labels=values["labels"],
+    )
 
 
 def pipeline(image: str) -> GraphComponent:

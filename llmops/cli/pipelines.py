@@ -118,20 +118,48 @@ def _typed(name: str, raw: str, kind: str) -> Any:
     return raw
 
 
+# Parameters the stack and the command decide; a --param may not change them.
+_FROM_STACK = {
+    "use_case": "pass --use-case instead",
+    "dataset": "it is the stack's bigqueryDataset output",
+    "project": "it is the stack's project; Vertex fills it in",
+    "location": "it is the stack's region; Vertex fills it in",
+    "bigquery_endpoint": "a cloud run uses BigQuery itself",
+}
+
+
 def pipeline_parameters(
-    name: str, given: Mapping[str, str], fixed: Mapping[str, Any]
+    name: str,
+    given: Mapping[str, str],
+    fixed: Mapping[str, Any],
+    *,
+    resolved: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The run's parameter values, checked against the template's inputs."""
+    """The run's parameter values, checked against the template's inputs.
+
+    ``fixed`` values come from the stack and the command line and may not be
+    overridden by ``given``. ``resolved`` holds what Vertex fills in at run
+    time (project, location), so that the template's own parameter checks run
+    here, before a job is created, with the values the run will see.
+    """
     module = templates().template(name)
     inputs = module.pipeline(LOCAL_IMAGE).component_spec.inputs or {}
     unknown = sorted(set(given) - set(inputs))
     if unknown:
         raise InputError(
             f"template {name} has no parameter {', '.join(unknown)}; it takes "
-            f"{', '.join(sorted(inputs))}"
+            f"{', '.join(sorted(set(inputs) - set(_FROM_STACK)))}"
+        )
+    reserved = sorted(set(given) & (set(fixed) | set(_FROM_STACK)))
+    if reserved:
+        raise InputError(
+            "; ".join(
+                f"--param {key}: {_FROM_STACK.get(key, 'the stack sets it')}"
+                for key in reserved
+            )
         )
     values = {key: _typed(key, raw, inputs[key].type) for key, raw in given.items()}
-    values.update({k: v for k, v in fixed.items() if k in inputs and k not in given})
+    values.update({k: v for k, v in fixed.items() if k in inputs})
     missing = sorted(
         k for k, spec in inputs.items() if not spec.optional and k not in values
     )
@@ -140,6 +168,12 @@ def pipeline_parameters(
             f"template {name} needs {', '.join(missing)}; pass --param "
             f"{missing[0]}=VALUE"
         )
+    checked = {
+        key: spec.default for key, spec in inputs.items() if spec.default is not None
+    }
+    checked.update(values)
+    checked.update(resolved or {})
+    module.check(checked)
     return values
 
 
@@ -199,6 +233,10 @@ def submit_job(
         name,
         given,
         {"use_case": use_case, "dataset": outputs[contract.OUTPUT_DATASET]},
+        resolved={
+            "project": str(outputs[contract.OUTPUT_PROJECT]),
+            "location": str(outputs[contract.OUTPUT_REGION]),
+        },
     )
 
     # A given image means "compile this checkout"; otherwise run the template

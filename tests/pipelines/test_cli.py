@@ -187,6 +187,12 @@ def test_submit_without_an_image_runs_the_published_template(
         (["--label", "Team=x"], "key 'Team'"),
         (["--job-id", "Bad_Id"], "--job-id"),
         ([], "needs model_name"),
+        (["--param", "use_case=billing"], "use_case: pass --use-case instead"),
+        (["--param", "dataset=other"], "dataset: it is the stack's bigquery"),
+        (["--param", "project=other-project"], "project: it is the stack's"),
+        (["--param", "eval_fraction=0.9"], "eval_fraction: must be above 0"),
+        (["--param", "prediction_source=guess"], "prediction_source: must be"),
+        (["--param", "template_version=-1"], "template_version: must be 0"),
     ],
 )
 def test_submit_refuses_bad_input_before_calling_vertex(
@@ -206,7 +212,41 @@ def test_submit_refuses_bad_input_before_calling_vertex(
             str(stack_outputs),
             "--use-case",
             "support",
+            *(["--param", "model_name=gemini-2.5-flash"] if args else []),
             *args,
+        )
+    assert recording_jobs == []
+
+
+@pytest.mark.parametrize(
+    ("template", "param", "message"),
+    [
+        ("preference-tuning", "epochs=0", "epochs: must be between 1 and 100"),
+        ("preference-tuning", "tuner=sft", "tuner: 'sft' does not take preference"),
+        ("supervised-tuning", "min_new_examples=-5", "min_new_examples: must be 0"),
+        ("supervised-tuning", "base_model= ", "base_model: must name the model"),
+    ],
+)
+def test_submit_runs_the_templates_own_checks_first(
+    recording_jobs: list[RecordingPipelineJob],
+    stack_outputs: Path,
+    template: str,
+    param: str,
+    message: str,
+) -> None:
+    """A value the first task would reject is refused before a job exists."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        _run(
+            "submit",
+            template,
+            "--stack-outputs",
+            str(stack_outputs),
+            "--use-case",
+            "support",
+            "--param",
+            param,
         )
     assert recording_jobs == []
 
