@@ -139,6 +139,10 @@ class TableStore(Protocol):
         """Append rows; raise InputError naming each rejected row and why."""
         ...
 
+    def check_table(self, table: str) -> None:
+        """Raise NotFoundError unless ``table`` exists and can be written."""
+        ...
+
     def query(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:

@@ -305,6 +305,10 @@ class BigQueryTableStore:
         """The table's full id, ``project.dataset.table``."""
         return f"{self.project}.{self.dataset}.{table}"
 
+    def check_table(self, table: str) -> None:
+        """Raise NotFoundError unless ``table`` exists (its schema is kept)."""
+        self._table_schema(table)
+
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append rows; raise InputError naming each rejected row and why."""
         if not rows:

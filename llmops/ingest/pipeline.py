@@ -204,12 +204,14 @@ class IngestionPipeline:
         self._redactor = redactor
         self._scanner = scanner
         self._dimensions_checked = False
+        self._tables_checked = False
 
     # The two handlers ---------------------------------------------------
 
     def handle(self, event: ObjectEvent) -> Outcome:
         """Handle one event and record its outcome (unless a duplicate)."""
         try:
+            self._check_tables()
             if event.kind == "finalized":
                 outcome = self._finalized(event)
             else:
@@ -217,7 +219,8 @@ class IngestionPipeline:
         except ConfigError as error:
             # Say why in the table too, then ask for redelivery: once the
             # configuration is fixed, the retried event goes through.
-            self._record(Outcome(event, "failed", reason=f"configuration: {error}"))
+            if self._tables_checked:
+                self._record(Outcome(event, "failed", reason=f"configuration: {error}"))
             raise
         self._record(outcome)
         return outcome
@@ -526,6 +529,21 @@ class IngestionPipeline:
                         )
             protected.append(Section(heading.text if heading else "", body.text))
         return protected
+
+    def _check_tables(self) -> None:
+        # Once per instance, before anything is indexed: a wrong dataset would
+        # otherwise show only after the chunks are already in the index.
+        if self._tables_checked:
+            return
+        try:
+            self._tables.check_table(TABLE_INGESTION_EVENTS)
+        except NotFoundError as error:
+            raise ConfigError(
+                f"the ingestion-events table is missing ({error}); set "
+                "LLMOPS_BIGQUERY_DATASET to the stack's bigqueryDataset output "
+                "(or run `pulumi up` to create the monitoring tables)"
+            ) from None
+        self._tables_checked = True
 
     def _check_dimensions(self) -> None:
         if self._dimensions_checked:

@@ -80,8 +80,14 @@ class MemoryObjectStore:
 class MemoryTables:
     def __init__(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.missing: set[str] = set()
+
+    def check_table(self, table: str) -> None:
+        if table in self.missing:
+            raise NotFoundError(f"table {table} not found")
 
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.check_table(table)
         self.rows.setdefault(table, []).extend(dict(r) for r in rows)
 
     def query(

@@ -158,6 +158,25 @@ def test_dimension_mismatch_stops_before_any_upsert(world) -> None:
     assert world.pipeline._index.calls == []
 
 
+def test_missing_events_table_stops_before_anything_is_embedded(world) -> None:
+    """A wrong dataset fails as configuration, naming the setting, indexing nothing.
+
+    Once the table is there, the redelivered event goes through.
+    """
+    world.tables.missing.add(TABLE_INGESTION_EVENTS)
+    event = world.upload("a.txt", long_text("alpha", 5))
+    with pytest.raises(ConfigError, match="LLMOPS_BIGQUERY_DATASET") as caught:
+        world.pipeline.handle(event)
+    assert "table ingestion_events not found" in str(caught.value)
+    assert world.index.points == {} and world.embedder.requests == []
+    assert world.objects.list(CHUNKS) == []
+
+    world.tables.missing.clear()
+    assert world.pipeline.handle(event).status == "done"
+    assert [row["status"] for row in world.rows()] == ["done"]
+    assert world.ids("a.txt")
+
+
 def test_requests_respect_batch_and_token_limits() -> None:
     """Request batches never exceed the model's input or token limits."""
     model = HashEmbedder(max_batch=4).model

@@ -210,6 +210,18 @@ def test_missing_table_raises_not_found(local_tables: BigQueryTableStore) -> Non
         local_tables.insert("no_such_table", [{"a": 1}])
 
 
+def test_check_table_tells_a_missing_table_from_a_present_one(
+    local_tables: BigQueryTableStore,
+) -> None:
+    """check_table passes for a contract table and names a missing one."""
+    local_tables.check_table(contract.TABLE_INGESTION_EVENTS)
+    other = BigQueryTableStore(
+        local_tables.client, dataset="no_such_dataset", project=local_tables.project
+    )
+    with pytest.raises(NotFoundError, match="no_such_dataset.ingestion_events"):
+        other.check_table(contract.TABLE_INGESTION_EVENTS)
+
+
 def test_bad_sql_raises_input_error(local_tables: BigQueryTableStore) -> None:
     """A query the engine rejects is an InputError, not a retryable failure."""
     with pytest.raises(InputError, match="rejected"):
