@@ -158,6 +158,18 @@ def decode_text(data: bytes, kind: str = "text") -> tuple[str, str | None]:
             f"object is named as {kind}; re-save it as UTF-8"
         )
     encoding = best.encoding
+    # A short single-byte text (KOI8-R, say) also decodes as a multi-byte
+    # East Asian encoding, which the detector then picks with no language
+    # evidence at all. A single-byte reading that does show a language wins.
+    if encoding.startswith(_MULTI_BYTE) and best.coherence == 0.0:
+        single = from_bytes(data[:262_144], cp_exclusion=list(_MULTI_BYTE_CODECS))
+        alternative = single.best()
+        if (
+            alternative is not None
+            and alternative.coherence >= 0.2
+            and alternative.chaos <= 0.05
+        ):
+            best, encoding, matches = alternative, alternative.encoding, single
     # Short Western text fits several single-byte code pages equally well;
     # Windows-1252 is by far the most common of them, so it wins a tie.
     if any(
@@ -167,10 +179,24 @@ def decode_text(data: bytes, kind: str = "text") -> tuple[str, str | None]:
         for m in matches
     ):
         encoding = "cp1252"
-    # Mac and DOS code pages are rarely what a document today was saved in;
-    # when Windows-1252 reads the bytes as well, it is the likelier one.
-    if encoding.startswith(_RARE_CODE_PAGES) and _decodes(data, "cp1252"):
-        encoding = "cp1252"
+    # Mac and DOS code pages are rarely what a document today was saved in:
+    # a Windows code page that reads the bytes about as well is the likelier
+    # one (Windows-1251 for Russian, say), and failing that Windows-1252.
+    if encoding.startswith(_RARE_CODE_PAGES):
+        common = next(
+            (
+                m.encoding
+                for m in matches
+                if not m.encoding.startswith(_RARE_CODE_PAGES)
+                and m.chaos <= best.chaos + 0.05
+                and m.coherence >= best.coherence - 0.1
+            ),
+            None,
+        )
+        if common is not None:
+            encoding = common
+        elif _decodes(data, "cp1252"):
+            encoding = "cp1252"
     try:
         return data.decode(encoding), f"decoded as {encoding}"
     except (UnicodeDecodeError, LookupError):
@@ -178,6 +204,53 @@ def decode_text(data: bytes, kind: str = "text") -> tuple[str, str | None]:
 
 
 _RARE_CODE_PAGES = ("mac_", "cp4", "cp7", "cp8")
+# Multi-byte encodings, by prefix and by the names charset_normalizer uses.
+_MULTI_BYTE = (
+    "shift_jis",
+    "cp932",
+    "euc_",
+    "cp949",
+    "gb",
+    "big5",
+    "cp950",
+    "johab",
+    "hz",
+    "iso2022",
+    "utf_16",
+    "utf_32",
+)
+_MULTI_BYTE_CODECS = (
+    "shift_jis",
+    "shift_jis_2004",
+    "shift_jisx0213",
+    "cp932",
+    "euc_jp",
+    "euc_jis_2004",
+    "euc_jisx0213",
+    "euc_kr",
+    "cp949",
+    "johab",
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "hz",
+    "big5",
+    "big5hkscs",
+    "cp950",
+    "iso2022_jp",
+    "iso2022_jp_1",
+    "iso2022_jp_2",
+    "iso2022_jp_2004",
+    "iso2022_jp_3",
+    "iso2022_jp_ext",
+    "iso2022_kr",
+    "utf_16",
+    "utf_16_be",
+    "utf_16_le",
+    "utf_32",
+    "utf_32_be",
+    "utf_32_le",
+)
 
 
 def _decodes(data: bytes, encoding: str) -> bool:

@@ -132,3 +132,23 @@ def test_german_cp1252_is_not_read_as_a_mac_code_page() -> None:
     text = "Der Bär äß grüne Äpfel für 5€."
     result = extract("note.txt", text.encode("cp1252"))
     assert result.sections[0].text == text and result.notes == ["decoded as cp1252"]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("koi8_r", "Привет, мир! Это документ о политике отпусков для сотрудников."),
+        ("koi8_u", "Відпустка працівників: правила та строки подання заяви."),
+        ("cp1251", "Привет, мир! Это документ о политике отпусков."),
+        ("shift_jis", "こんにちは世界、これは文書です。休暇の方針について説明します。"),
+        ("gb18030", "你好世界，这是一份关于员工休假政策的文件。"),
+        ("euc_kr", "안녕하세요 세계, 이것은 직원 휴가 정책에 관한 문서입니다."),
+    ],
+)
+def test_short_cyrillic_and_cjk_texts_are_read_in_their_encoding(
+    encoding: str, text: str
+) -> None:
+    """KOI8 is not taken for Shift JIS, nor Windows-1251 for a Mac code page."""
+    result = extract("note.txt", text.encode(encoding))
+    assert result.sections[0].text == text
+    assert result.notes and result.notes[0].startswith("decoded as ")
