@@ -85,6 +85,12 @@ def up(
         f"{verb} in {platform.state.root} ({time.monotonic() - started:.1f} s); "
         f"it stops by itself at {platform.info['expires_at']}"
     )
+    restored = platform.info.get("restored_objects", 0)
+    if restored and not platform.reused:
+        click.echo(
+            f"  restored {restored} objects (documents, chunk text, prompt "
+            "templates) saved by the last `llmops local down`"
+        )
     for name, url in sorted(platform.info["endpoints"].items()):
         if isinstance(url, dict):
             for event_type, function_url in sorted(url.items()):
@@ -101,7 +107,12 @@ def up(
 @command.command()
 @_state_dir
 def down(state_dir: Path) -> None:
-    """Stop the platform and every process it started."""
+    """Stop the platform and every process it started.
+
+    The storage emulator's objects are saved under the state folder first, so
+    the next `local up` starts with the same documents, index and prompt
+    registry.
+    """
     platform = LocalPlatform(state_dir, function_source=None)
     stopped = platform.stop()
     if not stopped:

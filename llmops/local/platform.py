@@ -218,7 +218,7 @@ class LocalPlatform:
             reap = self._supervisor.wait if self._supervisor is not None else None
             # The supervisor stops its children itself; give it time to.
             if processes.terminate_group(
-                pid, timeout=15.0, started=supervisor.get("started"), reap=reap
+                pid, timeout=60.0, started=supervisor.get("started"), reap=reap
             ):
                 stopped.append(Stopped("supervisor", pid))
         for record in running:

@@ -241,6 +241,12 @@ class EventRelay:
         self._server: grpc.Server | None = None
         self.port = 0
         self.last_activity = time.monotonic()
+        # Objects being written back from a snapshot: any event for one is
+        # dropped while ``_restoring`` holds it; afterwards, only the event of
+        # the generation the restore wrote (it may be published late).
+        self._restoring: set[tuple[str, str]] = set()
+        self._restored: set[tuple[str, str, str]] = set()
+        self.ignored = 0
 
     def start(self) -> int:
         """Start the gRPC server on a free 127.0.0.1 port and the workers."""
@@ -280,6 +286,35 @@ class EventRelay:
             worker.join(timeout=2.0)
         logger.info("relay.stopped pending=%d", len(self._heap))
 
+    def ignore(self, objects: set[tuple[str, str]]) -> None:
+        """Drop the finalize events of these (bucket, object) pairs until ``settle``."""
+        with self._ready:
+            self._restoring = set(objects)
+
+    def settle(self, generations: Mapping[tuple[str, str], int]) -> None:
+        """From now on drop only the finalize events of the restored generations."""
+        with self._ready:
+            self._restored = {
+                (bucket, name, str(generation))
+                for (bucket, name), generation in generations.items()
+            }
+            self._restoring = set()
+
+    def _ignored(self, event: StorageCloudEvent) -> bool:
+        # Only the finalize a restore causes; a later delete of that same
+        # generation is the user's and is delivered.
+        if event.type != contract.EVENT_FINALIZED:
+            return False
+        bucket, name = event.data["bucket"], event.data["name"]
+        with self._ready:
+            if (bucket, name) in self._restoring:
+                return True
+            key = (bucket, name, str(event.data["generation"]))
+            if key in self._restored:
+                self._restored.discard(key)
+                return True
+        return False
+
     def pending(self) -> int:
         """Deliveries waiting or in flight."""
         with self._ready:
@@ -306,6 +341,10 @@ class EventRelay:
             logger.warning(
                 "relay.unknown_event_type event_type=%s", attributes.get("eventType")
             )
+            return
+        if self._ignored(event):
+            self.ignored += 1
+            logger.debug("relay.restored_object subject=%s", event.subject)
             return
         url = self.routes.get(event.type)
         if url is None:

@@ -11,6 +11,8 @@ Everything a running platform owns lives under one folder::
     dead-letter.jsonl   events that exhausted their attempts
     logs/<part>.log     each process's output
     bigquery/  milvus/  the emulators' data
+    storage/            the buckets' objects, saved at the last clean stop
+    storage-previous/   the snapshot the last start restored
 """
 
 from __future__ import annotations

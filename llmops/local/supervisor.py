@@ -28,7 +28,7 @@ from typing import Any
 
 from llmops import contract as c
 from llmops.errors import LlmopsError
-from llmops.local import processes
+from llmops.local import processes, snapshot
 from llmops.local.processes import LOOPBACK, Child
 from llmops.local.relay import EventRelay
 from llmops.local.state import PlatformConfig, StateDir
@@ -109,6 +109,14 @@ class Supervisor:
         self.relay: EventRelay | None = None
         self.stopping = threading.Event()
         self.ports: dict[str, int] = {}
+        # Set once every part answers and the saved storage is back: only a
+        # platform that got that far has storage worth saving at its stop.
+        self.ready = False
+
+    @property
+    def snapshot_dir(self) -> Path:
+        """Where the storage is saved between runs (see llmops.local.snapshot)."""
+        return self.state.root / "storage"
 
     # -- Wiring --------------------------------------------------------------
 
@@ -264,11 +272,13 @@ class Supervisor:
         """Start every part and return what platform.json records."""
         started = time.monotonic()
         cfg = self.config
-        # The storage emulator keeps objects in memory, so a new start has no
-        # chunk text or manifests: the vector index starts empty with it, or
-        # it would hold datapoints nothing can resolve or retire. Monitoring
-        # rows in BigQuery are history and are kept.
-        shutil.rmtree(self.state.root / "milvus", ignore_errors=True)
+        # The storage emulator keeps objects in memory; the last clean stop
+        # saved them. Without that snapshot (a first start, or one after a
+        # crash) the vector index starts empty too, or it would hold
+        # datapoints nothing can resolve or retire. Monitoring rows in
+        # BigQuery are history and are always kept.
+        if not snapshot.exists(self.snapshot_dir):
+            shutil.rmtree(self.state.root / "milvus", ignore_errors=True)
         (self.state.root / "milvus").mkdir(parents=True, exist_ok=True)
         install_duckdb_extensions(self.state.root / "bigquery" / "home")
 
@@ -312,6 +322,8 @@ class Supervisor:
             checks[name] = lambda url=url: processes.http_ready(url)
         self._wait_ready(checks, started + cfg.startup_timeout_seconds)
         self._provision(ends)
+        restored = self._restore_storage(ends)
+        self.ready = True
 
         now = dt.datetime.now(dt.UTC)
         return {
@@ -334,6 +346,7 @@ class Supervisor:
             "started_at": now.isoformat(),
             "expires_at": (now + dt.timedelta(seconds=cfg.ttl_seconds)).isoformat(),
             "startup_seconds": round(time.monotonic() - started, 3),
+            "restored_objects": restored,
         }
 
     def _wait_ready(
@@ -398,6 +411,56 @@ class Supervisor:
                 self.state.log("bigquery"),
             ) from error
 
+    def _store(self, ends: dict[str, Any]) -> Any:
+        from llmops.backends.gcs import GcsObjectStore
+
+        return GcsObjectStore.for_emulator(ends["storage"], project=self.config.project)
+
+    def _buckets(self) -> list[str]:
+        cfg = self.config
+        return [cfg.docs_bucket, cfg.chunks_bucket, cfg.prompts_bucket]
+
+    def _restore_storage(self, ends: dict[str, Any]) -> int:
+        """Write the last clean stop's objects back; return how many."""
+        folder = self.snapshot_dir
+        if not snapshot.exists(folder):
+            return 0
+        assert self.relay is not None
+        try:
+            # The documents are indexed already: their restore is no upload.
+            self.relay.ignore(snapshot.names(folder))
+            generations = snapshot.restore(self._store(ends), folder)
+        except Exception as error:
+            self.relay.settle({})
+            raise StartupError(
+                "storage",
+                f"restoring the saved storage from {folder} failed: {error}; it is "
+                "left in place for the next start (delete the folder to start "
+                "empty)",
+                self.state.log("storage"),
+            ) from error
+        self.relay.settle(generations)
+        logger.info("local.storage_restored objects=%d", len(generations))
+        return len(generations)
+
+    def _save_storage(self, storage: Child) -> None:
+        """Save the buckets' live objects for the next start."""
+        if not self.ready or storage.exited() is not None:
+            logger.warning(
+                "local.storage_not_saved reason=%s",
+                "the platform never became ready" if not self.ready else "exited",
+            )
+            return
+        try:
+            count = snapshot.save(
+                self._store(self.endpoints()), self._buckets(), self.snapshot_dir
+            )
+        except Exception:
+            # No snapshot means the next start begins empty, index included.
+            logger.exception("local.storage_not_saved folder=%s", self.snapshot_dir)
+            return
+        logger.info("local.storage_saved objects=%d", count)
+
     def run_until_stopped(
         self, started_wall: float, record: dict[str, Any] | None = None
     ) -> str:
@@ -439,6 +502,9 @@ class Supervisor:
         if self.relay is not None:
             self.relay.stop()
         for child in reversed(self.children):
+            if child.name == "storage":
+                # Last to stop: nothing else writes to it any more.
+                self._save_storage(child)
             child.stop()
             logger.info("local.child_stopped name=%s pid=%d", child.name, child.pid)
 

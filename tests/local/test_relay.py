@@ -285,3 +285,37 @@ def test_duplicate_option_delivers_each_event_twice_with_one_id(
 
     ids = [call["headers"]["ce-id"] for call in function.calls]
     assert ids[0] == ids[1]
+
+
+def test_restored_objects_are_not_delivered_but_their_later_events_are(
+    relay_with: Callable[..., Any],
+) -> None:
+    """While restoring, finalizes of restored names drop; after, only their own.
+
+    A finalize of a newer generation and a delete of the restored generation
+    are the user's and go through.
+    """
+    relay, function = relay_with(lambda call: 204)
+    relay_accept = relay._accept
+    delete = {**_FINALIZE, "eventType": "OBJECT_DELETE"}
+
+    def send(attributes: dict[str, str], generation: str) -> None:
+        payload = {**_PAYLOAD, "generation": generation}
+        relay_accept(
+            {**attributes, "objectGeneration": generation},
+            json.dumps(payload).encode(),
+            time.time(),
+        )
+
+    relay.ignore({("llmops-docs", "hr/a.txt")})
+    send(_FINALIZE, "5")
+    relay.settle({("llmops-docs", "hr/a.txt"): 7})
+    send(_FINALIZE, "7")  # the restore's own notification, published late
+    send(_FINALIZE, "9")  # an upload after the restore
+    send(delete, "7")  # the restored generation deleted by the user
+    _wait(lambda: len(function.calls) == 1)
+    time.sleep(0.2)
+
+    assert [c["body"]["generation"] for c in function.calls] == ["9"]
+    # The delete was not taken for a restore (it has no route here).
+    assert relay.ignored == 2

@@ -1,0 +1,144 @@
+"""A clean restart keeps the local platform's storage and index; a crash starts
+both empty, so they never disagree.
+
+One platform with the real ingestion function, started three times in the
+same folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmops import runtime
+from llmops.chunk_store import document_key
+from llmops.contract import ENV_PROMPTS_BUCKET, TABLE_INGESTION_EVENTS
+from llmops.contract import ENV_STORAGE_EMULATOR_HOST as STORAGE
+from llmops.local import LocalPlatform
+from llmops.local.processes import alive
+from llmops.prompts import PromptRegistry, parse_template
+from llmops.targets import local_target
+
+TEXT = (
+    "The lighthouse keeper logs the weather every morning. Fog horns sound when "
+    "visibility drops below one nautical mile. "
+) * 3
+KEPT, GONE, LATE = "kb/lighthouse.txt", "kb/ferry.txt", "kb/harbour.txt"
+
+
+class Stores:
+    """The stores of one run of the platform (its ports change every run)."""
+
+    def __init__(self, state: Path) -> None:
+        self.target = local_target(state)
+        self.settings = self.target.settings()
+        self.objects = runtime.object_store(self.settings)
+        self.tables = runtime.table_store(self.settings)
+        self.index = runtime.vector_index(
+            self.settings, create_dimensions=self.settings.embedding_dimensions
+        )
+        self.registry = PromptRegistry(
+            self.objects, self.target.env[ENV_PROMPTS_BUCKET], events=self.tables
+        )
+
+    def upload(self, name: str, text: str) -> int:
+        return self.objects.write(
+            self.settings.docs_bucket, name, text.encode(), content_type="text/plain"
+        )
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        return self.tables.query(
+            f"SELECT event_type, generation, status FROM "
+            f"{{dataset}}.{TABLE_INGESTION_EVENTS} WHERE object = @name "
+            "ORDER BY event_time",
+            {"name": name},
+        )
+
+    def wait_for(self, name: str, status: str) -> None:
+        deadline = time.monotonic() + 120
+        while status not in [r["status"] for r in self.rows(name)]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {status} row for {name}")
+            time.sleep(0.25)
+
+    def ids(self, name: str) -> list[str]:
+        return self.index.ids_with_prefix(document_key(self.settings.docs_bucket, name))
+
+    def top_hit(self, question: str) -> str | None:
+        hits = runtime.build_retriever(self.settings).search(question, k=3)
+        return hits[0].chunk.object if hits else None
+
+
+@contextmanager
+def running(state: Path) -> Iterator[tuple[LocalPlatform, Stores]]:
+    """Start the platform in ``state`` with the stores' environment set."""
+    platform = LocalPlatform(state, ttl_seconds=900).start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STORAGE, platform.env()[STORAGE])
+        yield platform, Stores(state)
+
+
+def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both(
+    tmp_path: Path,
+) -> None:
+    """Stop/start keeps what was stored without re-ingesting; a crash forgets both."""
+    template = parse_template(
+        {
+            "name": "answer",
+            "model": "gemini-2.0-flash",
+            "variables": {"question": "the question"},
+            "template": "Answer {{ question }}.",
+        }
+    )
+    with running(tmp_path) as (platform, stores):
+        stores.upload(KEPT, TEXT)
+        stores.upload(GONE, "The ferry leaves at nine. " * 5)
+        stores.wait_for(KEPT, "done")
+        stores.wait_for(GONE, "done")
+        kept_ids = stores.ids(KEPT)
+        stores.registry.push(template, author="ana")
+        stores.registry.promote("answer", 1, "prod", author="ana")
+        platform.stop()
+    assert json.loads((tmp_path / "storage" / "snapshot.json").read_text())["objects"]
+
+    with running(tmp_path) as (platform, stores):
+        assert platform.info["restored_objects"] >= 5
+        assert stores.ids(KEPT) == kept_ids
+        assert stores.top_hit("when do fog horns sound?") == KEPT
+        assert stores.registry.resolve("answer@prod").version == 1
+        # The restore caused no ingestion: still one row per document.
+        time.sleep(2.0)
+        assert [r["status"] for r in stores.rows(KEPT)] == ["done"]
+
+        # What was restored behaves as stored: a delete removes its chunks.
+        stores.objects.delete(stores.settings.docs_bucket, GONE)
+        stores.wait_for(GONE, "deleted")
+        assert stores.ids(GONE) == []
+        stores.upload(LATE, "The harbour master opens the gates at dawn. " * 5)
+        stores.wait_for(LATE, "done")
+        supervisor = platform.info["supervisor"]["pid"]
+
+    # A crash writes no snapshot: the next start begins with storage and
+    # index empty together, so no datapoint outlives its chunk text.
+    os.kill(supervisor, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while alive(supervisor) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    with running(tmp_path) as (platform, stores):
+        try:
+            assert platform.info["restored_objects"] == 0
+            assert stores.objects.list(stores.settings.docs_bucket) == []
+            assert stores.ids(LATE) == [] and stores.ids(KEPT) == []
+            assert stores.registry.names() == []
+            # Monitoring history is kept whatever happened.
+            assert [r["status"] for r in stores.rows(KEPT)] == ["done"]
+        finally:
+            platform.stop()
