@@ -32,6 +32,11 @@ from llmops.local import processes, snapshot
 from llmops.local.processes import LOOPBACK, Child
 from llmops.local.relay import EventRelay
 from llmops.local.state import PlatformConfig, StateDir
+from llmops.monitoring.pseudonyms import (
+    ENV_PSEUDONYM_KEY_FILE,
+    LOCAL_KEY_FILE,
+    ensure_key_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +159,9 @@ class Supervisor:
             c.ENV_VECTOR_BACKEND: "milvus",
             c.ENV_MILVUS_URI: ends["milvus"],
             c.ENV_STORAGE_EMULATOR_HOST: ends["storage"],
+            # The key the CLI uses here, so an app's logger and `erase-user`
+            # agree (created at start; see llmops.monitoring.pseudonyms).
+            ENV_PSEUDONYM_KEY_FILE: str(self.state.root / LOCAL_KEY_FILE),
         }
 
     def _children(self) -> list[Child]:
@@ -281,6 +289,7 @@ class Supervisor:
             shutil.rmtree(self.state.root / "milvus", ignore_errors=True)
         (self.state.root / "milvus").mkdir(parents=True, exist_ok=True)
         install_duckdb_extensions(self.state.root / "bigquery" / "home")
+        ensure_key_file(self.state.root)
 
         for name in ("storage", "bigquery", "bigquery-grpc", "milvus"):
             self.ports[name] = processes.free_port()

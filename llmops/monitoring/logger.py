@@ -47,6 +47,7 @@ from llmops.backends.base import TableStore
 from llmops.errors import ConfigError, InputError, TransientError
 from llmops.monitoring.pseudonyms import check_key, pseudonym
 from llmops.monitoring.sentiment import SentimentScorer, VaderSentiment
+from llmops.prompts.template import RenderedPrompt
 
 if TYPE_CHECKING:
     # Types only: llmops.protection imports this module (safety capture).
@@ -217,7 +218,7 @@ class InteractionLogger:
     def log_interaction(
         self,
         *,
-        prompt: str,
+        prompt: str | RenderedPrompt,
         response: str,
         model_name: str,
         model_version: str | None = None,
@@ -240,10 +241,18 @@ class InteractionLogger:
     ) -> str:
         """Buffer one interaction row and return its interaction id.
 
-        Sentiment is scored on ``user_input`` when given (what the user typed),
-        else on the full prompt. ``input_chars`` and ``output_chars`` are the
-        sizes of the text as given, before redaction.
+        ``prompt`` is the text sent to the model, or the ``RenderedPrompt``
+        it came from, whose template name, version and label then fill in
+        those not given. Sentiment is scored on ``user_input`` when given
+        (what the user typed), else on the full prompt. ``input_chars`` and
+        ``output_chars`` are the sizes of the text as given, before redaction.
         """
+        if isinstance(prompt, RenderedPrompt):
+            template_name = template_name or prompt.name
+            if template_version is None:
+                template_version = prompt.version
+            template_label = template_label or prompt.label
+            prompt = prompt.text
         _check_interaction(
             prompt=prompt,
             response=response,

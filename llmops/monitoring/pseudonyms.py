@@ -16,20 +16,37 @@ from pathlib import Path
 from llmops.errors import ConfigError, InputError
 
 ENV_PSEUDONYM_KEY = "LLMOPS_PSEUDONYM_KEY"
+# A file holding the key instead (a mounted secret; the local platform's).
+ENV_PSEUDONYM_KEY_FILE = "LLMOPS_PSEUDONYM_KEY_FILE"
 MIN_KEY_BYTES = 16
 
 
 def pseudonym_key_from_env(env: Mapping[str, str] | None = None) -> bytes:
-    """The key in LLMOPS_PSEUDONYM_KEY; ConfigError if it is missing or short."""
+    """The key in LLMOPS_PSEUDONYM_KEY, else in the file LLMOPS_PSEUDONYM_KEY_FILE
+    names (``llmops local up`` exports the local platform's); ConfigError if
+    neither is set or the key is short."""
     env = os.environ if env is None else env
     raw = env.get(ENV_PSEUDONYM_KEY, "")
-    if not raw:
-        raise ConfigError(
-            f"{ENV_PSEUDONYM_KEY} is not set; set it to a secret of at least "
-            f"{MIN_KEY_BYTES} characters (in the cloud, from Secret Manager), the "
-            "same for the logger and for erase-user"
-        )
-    return check_key(raw.encode("utf-8"))
+    if raw:
+        return check_key(raw.encode("utf-8"))
+    path = env.get(ENV_PSEUDONYM_KEY_FILE, "")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(
+                f"{ENV_PSEUDONYM_KEY_FILE}={path} cannot be read ({error}); point "
+                "it at the file holding the key, or set "
+                f"{ENV_PSEUDONYM_KEY} instead"
+            ) from None
+        return check_key(text.strip().encode("utf-8"))
+    raise ConfigError(
+        f"{ENV_PSEUDONYM_KEY} is not set; set it to a secret of at least "
+        f"{MIN_KEY_BYTES} characters (in the cloud, from Secret Manager), or "
+        f"{ENV_PSEUDONYM_KEY_FILE} to a file holding it (`llmops local up` "
+        "exports the local platform's), the same for the logger and for "
+        "erase-user"
+    )
 
 
 def check_key(key: bytes) -> bytes:
@@ -61,6 +78,11 @@ def local_pseudonym_key(state_dir: Path) -> bytes:
     """
     if os.environ.get(ENV_PSEUDONYM_KEY):
         return pseudonym_key_from_env()
+    return check_key(ensure_key_file(state_dir).read_text().strip().encode("utf-8"))
+
+
+def ensure_key_file(state_dir: Path) -> Path:
+    """Create the local platform's key file unless it exists; return its path."""
     path = Path(state_dir) / LOCAL_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,4 +93,4 @@ def local_pseudonym_key(state_dir: Path) -> bytes:
         else:
             with os.fdopen(descriptor, "w") as out:
                 out.write(secrets.token_hex(32))
-    return check_key(path.read_text().strip().encode("utf-8"))
+    return path

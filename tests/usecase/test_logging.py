@@ -18,6 +18,8 @@ from llmops.monitoring import (
     pseudonym,
     pseudonym_key_from_env,
 )
+from llmops.monitoring.pseudonyms import local_pseudonym_key
+from llmops.prompts import parse_template
 from tests.usecase.conftest import PSEUDONYM_KEY
 
 
@@ -295,6 +297,7 @@ def test_the_pseudonym_key_must_be_set_and_long_enough(
 ) -> None:
     """No key, or a short one, is a configuration error naming the variable."""
     monkeypatch.delenv("LLMOPS_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("LLMOPS_PSEUDONYM_KEY_FILE", raising=False)
     with pytest.raises(ConfigError, match="LLMOPS_PSEUDONYM_KEY is not set"):
         pseudonym_key_from_env()
     monkeypatch.setenv("LLMOPS_PSEUDONYM_KEY", "short")
@@ -303,3 +306,57 @@ def test_the_pseudonym_key_must_be_set_and_long_enough(
     monkeypatch.setenv("LLMOPS_PSEUDONYM_KEY", "k" * 32)
     key = pseudonym_key_from_env()
     assert pseudonym("u", key) == pseudonym("u", key) != pseudonym("u", b"j" * 32)
+
+
+def test_the_key_can_come_from_a_file_and_the_local_platform_exports_its_own(
+    local_emulators: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LLMOPS_PSEUDONYM_KEY_FILE is read; `local up` points it at the CLI's key."""
+    monkeypatch.delenv("LLMOPS_PSEUDONYM_KEY", raising=False)
+    env = local_emulators.env()
+    key = pseudonym_key_from_env(env)
+    assert key == local_pseudonym_key(Path(local_emulators.state.root))
+
+    secret = tmp_path / "key"
+    secret.write_text("s" * 40 + "\n")
+    assert pseudonym_key_from_env({"LLMOPS_PSEUDONYM_KEY_FILE": str(secret)}) == (
+        b"s" * 40
+    )
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ConfigError, match=r"LLMOPS_PSEUDONYM_KEY_FILE=.*nowhere"):
+        pseudonym_key_from_env({"LLMOPS_PSEUDONYM_KEY_FILE": str(missing)})
+
+
+def test_a_rendered_prompt_logs_its_text_and_names_its_template(
+    local_tables: BigQueryTableStore, tmp_path: Path
+) -> None:
+    """Passing the RenderedPrompt fills in template name, version and label."""
+    template = parse_template(
+        {
+            "name": "answer",
+            "model": "gemini-2.0-flash",
+            "variables": {"question": "the question"},
+            "template": "Answer {{ question }} briefly.",
+        }
+    )
+    rendered = template.render({"question": "why"}, version=4, label="prod")
+    with _logger(local_tables, tmp_path) as log:
+        log.log_interaction(
+            prompt=rendered, response="Because.", model_name="gemini-2.0-flash"
+        )
+        log.log_interaction(
+            prompt=rendered,
+            response="Because.",
+            model_name="gemini-2.0-flash",
+            template_label="canary",
+        )
+    rows = sorted(
+        _rows(local_tables, "interactions"), key=lambda r: r["template_label"]
+    )
+    assert [
+        (r["prompt"], r["template_name"], r["template_version"], r["template_label"])
+        for r in rows
+    ] == [
+        ("Answer why briefly.", "answer", 4, "canary"),
+        ("Answer why briefly.", "answer", 4, "prod"),
+    ]
