@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-DOC_SUFFIXES = (".pdf", ".html", ".htm", ".md", ".markdown", ".docx")
+from llmops.ingest.extract import DOCUMENT_SUFFIXES as DOC_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,22 @@ def write_reference_topics(folder: Path) -> list[Path]:
 
 
 def extra_documents(docs: Path) -> list[tuple[Path, str]]:
-    """(file, object name) for the PDF, HTML, Markdown and Word files under docs."""
+    """(file, object name) for the files under docs that extraction reads."""
     files = sorted(
         p for p in docs.rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES
     )
     return [(p, "docs/" + p.relative_to(docs).as_posix()) for p in files]
+
+
+def unreadable_documents(docs: Path) -> list[Path]:
+    """The files under docs that extraction does not read, left out of the job."""
+    return sorted(
+        p
+        for p in docs.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() not in DOC_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(docs).parts)
+    )
 
 
 @contextmanager

@@ -81,9 +81,9 @@ def local_target(folder: Path) -> Target:
     if not record.exists():
         raise ConfigError(
             f"no local platform is running under {folder.resolve()} (no "
-            "platform.json); "
-            "start one with `llmops local up`, or pass --stack-outputs FILE to "
-            "use a cloud stack"
+            "platform.json); if one runs elsewhere, pass --state-dir DIR or set "
+            f"{ENV_STATE_DIR} to its folder; otherwise start one with "
+            "`llmops local up`, or pass --stack-outputs FILE to use a cloud stack"
         )
     try:
         state = json.loads(record.read_text())

@@ -35,7 +35,7 @@ from llmops.targets import Target, local_target, state_dir
     "--docs",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
-    help="Also ingest the PDF, HTML, Markdown and .docx files under this folder.",
+    help="Also ingest the text, Markdown, HTML, PDF and .docx files under this folder.",
 )
 @click.option("--state-dir", "state", default=None, help="Local platform state folder.")
 @click.option("--keep/--no-keep", default=False, help="Leave the platform running.")
@@ -82,6 +82,14 @@ def command(
         target = local_target(folder)
         target.activate()
         console.print(f"platform ready in {clock.seconds():.1f} s ({folder})")
+        if docs is not None:
+            left_out = demo.unreadable_documents(docs)
+            if left_out:
+                kinds = sorted({p.suffix.lower() or "(no extension)" for p in left_out})
+                console.print(
+                    f"left out {len(left_out)} file(s) under {docs} of types "
+                    f"extraction does not read: {', '.join(kinds)}"
+                )
         with demo.corpus(docs, seeded=redact, limit=limit) as files:
             console.print(f"ingesting {len(files)} documents")
             results = ingest_files(
@@ -101,22 +109,28 @@ def command(
         _search_and_log(target, folder, platform.buckets["prompts"], redact=redact)
         if redact:
             _show_redaction(target)
-        click.echo(
+        final = (
             f"documents={sum(r.status == 'done' for r in results)} "
             f"chunks={sum(r.chunks for r in results)} "
             f"failed={sum(r.status in ('failed', 'timeout') for r in results)} "
             f"seconds={clock.seconds():.1f}"
         )
-        if any(r.status == "timeout" for r in results):
-            sys.exit(1)
     finally:
         if started and not keep:
             platform.stop()
+            click.echo(
+                "the platform stopped; `llmops local up` starts it again with "
+                "these documents, and `llmops demo --keep` leaves it running"
+            )
         elif keep:
             click.echo(
                 f"the platform keeps running in {folder}; stop it with "
                 f"`llmops local down --state-dir {folder}`"
             )
+    # The job's result is its last line.
+    click.echo(final)
+    if any(r.status == "timeout" for r in results):
+        sys.exit(1)
 
 
 def _search_and_log(

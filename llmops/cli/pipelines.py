@@ -342,9 +342,21 @@ def run_local(
         store, use_case=use_case, template_name=template_name
     )
     if not model:
+        logged = [
+            row["use_case"]
+            for row in store.query(
+                "SELECT DISTINCT use_case FROM {dataset}.interactions "
+                "ORDER BY use_case LIMIT 20"
+            )
+        ]
+        hint = (
+            f"use cases with interactions: {', '.join(logged)}; pass "
+            f"--use-case {logged[0]}"
+            if logged
+            else "log some first (`llmops demo` logs under use case 'demo')"
+        )
         raise InputError(
-            f"use case {use_case!r} has logged no interactions in {dataset}; run "
-            "the main job first, or pass --use-case"
+            f"use case {use_case!r} has logged no interactions in {dataset}; {hint}"
         )
 
     # Each run gets a fresh root; kfp.local keeps every task's files under it
@@ -547,7 +559,7 @@ def publish_command(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help=f"Where the files go (default {DEFAULT_LOCAL_OUTPUT_DIR}/NAME).",
+    help=f"Where the files go (default {DEFAULT_LOCAL_OUTPUT_DIR}/USE_CASE/NAME).",
 )
 @click.option("--model", default=None, help="Current model (default: most called).")
 @click.option("--template-name", default="", help="Only this prompt template.")
@@ -570,29 +582,36 @@ def run_local_command(
 
     settings = local_target(resolve_state_dir(state_dir)).settings()
     module = templates().template(name)
-    for step in module.MANAGED_STEPS:
-        click.echo(
-            f"skipping {step}: it needs Vertex AI (managed tuning and what "
-            f"follows it); run it with `llmops pipelines submit {name} "
-            "--stack-outputs FILE`"
-        )
+    use_case = use_case or settings.default_use_case
     run = run_local(
         name,
         project=settings.project or "local",
         dataset=settings.dataset,
         bigquery_endpoint=settings.bigquery_endpoint or "",
-        use_case=use_case or settings.default_use_case,
-        output_dir=output_dir or DEFAULT_LOCAL_OUTPUT_DIR / name,
+        use_case=use_case,
+        output_dir=output_dir or DEFAULT_LOCAL_OUTPUT_DIR / use_case / name,
         current_model=model,
         template_name=template_name,
         similarity=not no_similarity,
     )
+    for step in module.MANAGED_STEPS:
+        click.echo(
+            f"skipped {step}: it needs Vertex AI (managed tuning and what "
+            f"follows it); run it with `llmops pipelines submit {name} "
+            "--stack-outputs FILE`"
+        )
     click.echo(f"baseline model: {run.model}")
     click.echo(f"training file: {run.files['train']} ({run.rows['train']} rows)")
     click.echo(
         f"evaluation file: {run.files['evaluation']} ({run.rows['evaluation']} rows, "
         f"{run.rows['evaluated']} with a logged answer)"
     )
+    if run.rows["evaluated"] == 0:
+        click.echo(
+            "warning: no held-out example has a logged answer, so the evaluation "
+            "scored nothing; log more feedback (corrections, ratings, "
+            "preferences) for this use case and run again"
+        )
     click.echo(f"data card: {run.files['data_card']}")
     click.echo(f"evaluation report: {run.files['report']}")
     click.echo(f"task log: {run.log}")

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import click
 
+from llmops.errors import ConfigError
+
 logger = logging.getLogger(__name__)
+
+
+# What the program and the policy pack import: the infra extra.
+_INFRA_MODULES = {"pulumi", "pulumi_gcp", "pulumi_policy"}
 
 
 @click.command(name="plan")
@@ -42,11 +48,20 @@ def command(stack_file: Path, program_dir: Path | None, as_json: bool) -> None:
     # Imported here so that the rest of the CLI starts without Pulumi.
     from llmops import plan
 
-    with warnings.catch_warnings():
-        # pulumi_gcp warns about deprecated resources it defines, not ours.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        captured = plan.capture(stack_file, program_dir)
-        verdicts = plan.evaluate_policies(captured, stack_file)
+    try:
+        with warnings.catch_warnings():
+            # pulumi_gcp warns about deprecated resources it defines, not ours.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            captured = plan.capture(stack_file, program_dir)
+            verdicts = plan.evaluate_policies(captured, stack_file)
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in _INFRA_MODULES:
+            raise
+        raise ConfigError(
+            f"llmops plan runs the Pulumi program, which needs {error.name}; it "
+            "is not installed: install the project's infra extra "
+            "(`pip install -e '.[infra]'`)"
+        ) from None
     if as_json:
         document = captured.to_json()
         document["policies"] = verdicts

@@ -33,6 +33,8 @@ _EXTENSIONS = {
     ".pdf": "pdf",
     ".docx": "docx",
 }
+# The file name endings extraction reads, as `llmops demo --docs` selects them.
+DOCUMENT_SUFFIXES = tuple(_EXTENSIONS)
 _MIME = {
     "text/plain": "text",
     "text/markdown": "markdown",

@@ -104,7 +104,9 @@ class PromptClient:
         if not bucket:
             raise ConfigError(
                 f"{ENV_PROMPTS_BUCKET} is not set; name the prompt registry bucket "
-                "(the stack output promptsBucket, or llmops-prompts locally)"
+                "(the stack output promptsBucket), or on the local platform set "
+                "the environment `llmops local up` prints (it also points "
+                f"{c.ENV_STORAGE_EMULATOR_HOST} at the emulator)"
             )
         emulator = env.get(c.ENV_STORAGE_EMULATOR_HOST)
         if emulator:

@@ -44,3 +44,16 @@ def test_main_job_with_redaction_keeps_seeded_values_out(tmp_path: Path) -> None
     assert "CREDIT_CARD_NUMBER=2" in result.output
     assert (state.parent / "report.html").read_text().count("<svg") >= 3
     assert not (state / "platform.json").exists()
+
+
+def test_docs_folder_takes_every_readable_type_and_counts_the_rest(
+    tmp_path: Path,
+) -> None:
+    """--docs picks what `llmops ingest` reads (.txt too), and names the rest."""
+    for name in ("a.txt", "b.md", "sub/c.html", "d.png", "e.xlsx", ".git/config"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    taken = [name for _path, name in demo.extra_documents(tmp_path)]
+    assert taken == ["docs/a.txt", "docs/b.md", "docs/sub/c.html"]
+    assert [p.name for p in demo.unreadable_documents(tmp_path)] == ["d.png", "e.xlsx"]

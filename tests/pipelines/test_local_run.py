@@ -197,7 +197,7 @@ def test_run_local_command_prints_counts_and_the_skipped_steps(
 
     assert result.exit_code == 0, result.output
     for step in ("tune-gemini (Gemini supervised tuning)", "evaluate-tuned"):
-        assert f"skipping {step}: it needs Vertex AI" in result.output
+        assert f"skipped {step}: it needs Vertex AI" in result.output
     train_rows = sum(1 for _ in (tmp_path / "train.jsonl").open())
     eval_rows = sum(1 for _ in (tmp_path / "evaluation.jsonl").open())
     assert train_rows + eval_rows == COPIES * seed.EXPECTED["examples"]
@@ -220,7 +220,7 @@ def test_run_local_without_interactions_says_what_to_do(
     """An empty dataset gives a clear error instead of empty files."""
     from llmops.errors import InputError
 
-    with pytest.raises(InputError, match="run the main job first"):
+    with pytest.raises(InputError, match=r"`llmops demo` logs under use case"):
         cli.run_local(
             "evaluation",
             project="local",
@@ -229,6 +229,29 @@ def test_run_local_without_interactions_says_what_to_do(
             use_case=seed.USE_CASE,
             output_dir=tmp_path,
         )
+
+
+def test_run_local_for_another_use_case_names_those_with_interactions(
+    local_emulators: LocalPlatform,
+    seeded: BigQueryTableStore,
+    tmp_path: Path,
+    kfp_local_reset: None,
+) -> None:
+    """A use case without interactions is refused, pointing at one that has some."""
+    from llmops.errors import InputError
+
+    with pytest.raises(
+        InputError, match=rf"use case 'billing' .*pass --use-case {seed.USE_CASE}"
+    ):
+        cli.run_local(
+            "preference-tuning",
+            project="local",
+            dataset=seeded.dataset,
+            bigquery_endpoint=local_emulators.bigquery_endpoint,
+            use_case="billing",
+            output_dir=tmp_path,
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_seed_timestamps_are_in_the_past() -> None:
