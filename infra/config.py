@@ -37,7 +37,7 @@ DATA_CLASSIFICATIONS = contract.DATA_CLASSIFICATIONS
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$")
-_USE_CASE = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+_USE_CASE = contract.USE_CASE_NAME
 _DATASET = re.compile(r"^[a-z][a-z0-9_]{0,1023}$")
 _DEPLOYED_INDEX_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,127}$")
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -694,11 +694,10 @@ def _use_cases(read: _Reader) -> tuple[UseCaseConfig, ...]:
             read.problem(key, f"entry {index} must be a name or an object with a name")
             continue
         name = entry["name"]
-        if not _USE_CASE.match(name):
+        if not _USE_CASE.fullmatch(name):
             read.problem(
                 key,
-                f"use case {name!r} must hold 3 to 20 lowercase letters, digits or -, "
-                "starting with a letter",
+                f"use case {name!r} must be {contract.USE_CASE_RULE}",
             )
         elif name in found:
             read.problem(key, f"use case {name!r} is listed twice")

@@ -74,8 +74,14 @@ BOOTSTRAP_RESTRICT_VALUE = "__bootstrap__"
 
 # Custom object metadata an uploader may set to file a document under a use case.
 METADATA_USE_CASE = "llmops-use-case"
-# What a use-case name may be: it is a restrict value and part of account names.
-USE_CASE_NAME = re.compile(r"[a-z][a-z0-9-]{2,29}")
+# What a use-case name may be, on every surface (stack file, ingestion
+# metadata, logger, pipelines): it is a restrict value, a label value and part
+# of a service account id (at most 30 characters with its prefix).
+USE_CASE_NAME = re.compile(r"[a-z][a-z0-9-]{1,18}[a-z0-9]")
+USE_CASE_RULE = (
+    "3 to 20 lowercase letters, digits or hyphens, starting with a letter and "
+    "not ending with a hyphen"
+)
 
 # Storage CloudEvent types the ingestion functions accept.
 EVENT_FINALIZED = "google.cloud.storage.object.v1.finalized"

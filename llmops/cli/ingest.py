@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from llmops import runtime
 from llmops.cli._options import target_from, target_options
-from llmops.contract import USE_CASE_NAME
+from llmops.contract import USE_CASE_NAME, USE_CASE_RULE
 from llmops.ingest import client
 
 
@@ -64,8 +64,7 @@ def command(
 def _use_case(value: str | None) -> str | None:
     if value is not None and not USE_CASE_NAME.fullmatch(value):
         raise click.BadParameter(
-            f"{value[:80]!r} is not a use-case name: 3 to 30 lowercase letters, "
-            "digits or hyphens, starting with a letter"
+            f"{value[:80]!r} is not a use-case name: {USE_CASE_RULE}"
         )
     return value
 

@@ -42,6 +42,7 @@ from llmops.contract import (
     RESTRICT_USE_CASE,
     TABLE_INGESTION_EVENTS,
     USE_CASE_NAME,
+    USE_CASE_RULE,
     EmbeddingModel,
 )
 from llmops.errors import (
@@ -498,8 +499,8 @@ class IngestionPipeline:
         if not USE_CASE_NAME.fullmatch(use_case):
             return (
                 f"use case {use_case[:80]!r} (object metadata {METADATA_USE_CASE}) "
-                "must be 3 to 30 lowercase letters, digits or hyphens, starting "
-                "with a letter; set the metadata to one of the stack's use cases"
+                f"must be {USE_CASE_RULE}; set the metadata to one of the "
+                "stack's use cases"
             )
         return None
 
