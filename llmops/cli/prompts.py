@@ -16,7 +16,7 @@ import click
 from llmops import contract as c
 from llmops import runtime
 from llmops.cli._options import target_from, target_options
-from llmops.errors import ConfigError, InputError
+from llmops.errors import ConfigError, CorruptObjectError, InputError
 from llmops.prompts import PromptRegistry, Reference, load_folder, load_template
 from llmops.prompts.cases import FAIL, RecordedOutputs, TestRun, TextModel, run_tests
 from llmops.prompts.client import ENV_PROMPTS_BUCKET
@@ -188,25 +188,42 @@ def list_(name: str | None, stack_outputs: str | None, state_dir: str | None) ->
             click.echo("no templates yet: `llmops prompts push FILE`")
         for each in names:
             numbers = registry.version_numbers(each)
-            labels = registry.labels(each)
-            shown = (
-                ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "no labels"
-            )
-            click.echo(f"{each}  newest {numbers[-1]}  ({shown})")
+            damaged: list[str] = []
+            labels = registry.labels(each, damaged)
+            shown = [f"{k}={v}" for k, v in sorted(labels.items())]
+            shown += [f"{label}=DAMAGED" for label in sorted(damaged)]
+            newest = numbers[-1] if numbers else "none"
+            click.echo(f"{each}  newest {newest}  ({', '.join(shown) or 'no labels'})")
+            _explain_damaged(each, damaged)
         return
     labels_by_version: dict[int, list[str]] = {}
-    for label, version in registry.labels(name).items():
+    damaged = []
+    for label, version in registry.labels(name, damaged).items():
         labels_by_version.setdefault(version, []).append(label)
     numbers = registry.version_numbers(name)
     if not numbers:
         raise InputError(f"template {name!r} has no versions; push it first")
     for number in numbers:
-        version = registry.version(name, number)
         tags = ",".join(sorted(labels_by_version.get(number, [])))
+        try:
+            version = registry.version(name, number)
+        except CorruptObjectError:
+            click.echo(f"{number:>4}  DAMAGED (never served; `prompts show` says why)")
+            continue
         click.echo(
             f"{number:>4}  {version.created[:19]}  {version.author:<12}  "
             f"{version.content_hash[7:19]}  {('[' + tags + ']') if tags else ''}  "
             f"{version.message}"
+        )
+    _explain_damaged(name, damaged)
+
+
+def _explain_damaged(name: str, damaged: list[str]) -> None:
+    for label in sorted(damaged):
+        click.echo(
+            f"  label {label} of {name} is damaged; `llmops prompts promote "
+            f"{name}:VERSION {label}` sets it again (the damaged object is kept)",
+            err=True,
         )
 
 

@@ -70,15 +70,30 @@ class TemplateVersion:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any], *, source: str) -> TemplateVersion:
-        return cls(
+        """Read a stored version; ValueError if its content is not what it says."""
+        found = cls(
             name=str(doc["name"]),
-            version=int(doc["version"]),
+            version=_whole(doc["version"], "version"),
             content_hash=str(doc["content_hash"]),
             author=str(doc.get("author", "")),
             message=str(doc.get("message", "")),
             created=str(doc.get("created", "")),
             template=parse_template(doc["template"], source=source),
         )
+        if found.template.name != found.name:
+            raise ValueError(
+                f"it holds template {found.template.name!r} under the name "
+                f"{found.name!r}"
+            )
+        # A version is immutable: content that no longer hashes to what was
+        # recorded at push was changed by hand, and is not served.
+        if found.template.content_hash() != found.content_hash:
+            raise ValueError(
+                "its template does not match the content hash recorded at push "
+                f"({found.content_hash[:12]}...); it was changed after it was "
+                "stored"
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -101,12 +116,34 @@ class LabelState:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> LabelState:
+        """Read a stored label; ValueError or TypeError if it is not one."""
+        version = _whole(doc["version"], "version")
+        stack = doc.get("stack", [version])
+        history = doc.get("history", [])
+        if not isinstance(stack, list) or not stack:
+            raise TypeError(f"its stack is {stack!r}, not a list of versions")
+        if not isinstance(history, list) or not all(
+            isinstance(entry, Mapping) for entry in history
+        ):
+            raise TypeError("its history is not a list of moves")
+        versions = tuple(_whole(v, "stack entry") for v in stack)
+        if versions[-1] != version:
+            raise ValueError(
+                f"it points at version {version} but its stack ends at {versions[-1]}"
+            )
         return cls(
             label=str(doc["label"]),
-            version=int(doc["version"]),
-            stack=tuple(int(v) for v in doc.get("stack", [doc["version"]])),
-            history=tuple(doc.get("history", [])),
+            version=version,
+            stack=versions,
+            history=tuple(dict(entry) for entry in history),
         )
+
+
+def _whole(value: Any, what: str) -> int:
+    """A stored version number, refusing text, floats and booleans."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"its {what} {value!r} is not a version number")
+    return value
 
 
 @dataclass(frozen=True)
@@ -171,6 +208,7 @@ def _decode(
     path: str,
     stored: Any,
     build: Callable[[Mapping[str, Any], str], Any],
+    remedy: str,
 ) -> Any:
     """Build a registry record from a stored object, or say which object is bad.
 
@@ -187,10 +225,10 @@ def _decode(
         what = f"missing field {error}" if isinstance(error, KeyError) else error
         raise CorruptObjectError(
             f"{source} (generation {stored.generation}) is not a registry record "
-            f"the platform wrote: {what}. Nothing was changed. The bucket keeps "
-            f"earlier generations: list them with `gcloud storage ls -a {source}` "
-            f"and restore the last good one with `gcloud storage cp "
-            f"'{source}#GENERATION' {source}`"
+            f"the platform wrote: {what}. Nothing was changed. {remedy}; or, as "
+            "the bucket keeps earlier generations, list them with `gcloud storage "
+            f"ls -a {source}` and restore the last good one with `gcloud storage "
+            f"cp '{source}#GENERATION' {source}`"
         ) from None
 
 
@@ -274,7 +312,14 @@ class PromptRegistry:
                 )
             return found
 
-        return _decode(self.bucket, path, stored, build)
+        return _decode(
+            self.bucket,
+            path,
+            stored,
+            build,
+            "It is never served; push the template again to store its content "
+            "as a new version",
+        )
 
     def latest(self, name: str) -> TemplateVersion | None:
         """The newest version of ``name``, or None if it has none."""
@@ -286,12 +331,26 @@ class PromptRegistry:
         state, _ = self._read_label(name, label)
         return state
 
-    def labels(self, name: str) -> dict[str, int]:
-        """Every label of ``name`` and the version it points at."""
+    def labels(self, name: str, damaged: list[str] | None = None) -> dict[str, int]:
+        """Every label of ``name`` and the version it points at.
+
+        A label whose object is damaged raises CorruptObjectError, unless a
+        ``damaged`` list is given: its name is then appended there instead.
+        """
         found: dict[str, int] = {}
-        for obj in self._objects.list(self.bucket, f"templates/{name}/labels/"):
-            label = obj.rsplit("/", 1)[-1].removesuffix(".json")
-            state = self.label_state(name, label)
+        prefix = f"templates/{name}/labels/"
+        for obj in self._objects.list(self.bucket, prefix):
+            rest = obj[len(prefix) :]
+            if "/" in rest or not rest.endswith(".json"):
+                continue
+            label = rest.removesuffix(".json")
+            try:
+                state = self.label_state(name, label)
+            except CorruptObjectError:
+                if damaged is None:
+                    raise
+                damaged.append(label)
+                continue
             if state is not None:
                 found[label] = state.version
         return found
@@ -338,7 +397,13 @@ class PromptRegistry:
         self._require_events()
         digest = template.content_hash()
         for _ in range(MAX_ATTEMPTS):
-            latest = self.latest(template.name)
+            try:
+                latest = self.latest(template.name)
+            except CorruptObjectError:
+                # Versions are immutable: a damaged newest one stays as it is
+                # (and is never served); the push takes the number after it.
+                latest = None
+            numbers = self.version_numbers(template.name)
             if latest is not None and latest.content_hash == digest:
                 logger.info(
                     "prompts.push_unchanged name=%s version=%d",
@@ -346,7 +411,7 @@ class PromptRegistry:
                     latest.version,
                 )
                 return PushResult(template.name, latest.version, False, digest)
-            number = (latest.version if latest is not None else 0) + 1
+            number = (numbers[-1] if numbers else 0) + 1
             version = TemplateVersion(
                 name=template.name,
                 version=number,
@@ -410,7 +475,9 @@ class PromptRegistry:
             }
             return LabelState(label, version, (*stack, version), (*history, entry))
 
-        return self._move_label(name, label, move, "promote", author, message)
+        return self._move_label(
+            name, label, move, "promote", author, message, replace_damaged=True
+        )
 
     def rollback(
         self,
@@ -476,6 +543,8 @@ class PromptRegistry:
             _label_object(name, label),
             stored,
             lambda doc, _source: LabelState.from_json(doc),
+            f"`llmops prompts promote {name}:VERSION {label}` sets the label "
+            "again and keeps the damaged object aside",
         )
         return state, stored.generation
 
@@ -487,10 +556,19 @@ class PromptRegistry:
         action: str,
         author: str,
         message: str,
+        *,
+        replace_damaged: bool = False,
     ) -> LabelMove:
         self._require_events()
         for _ in range(MAX_ATTEMPTS):
-            state, generation = self._read_label(name, label)
+            try:
+                state, generation = self._read_label(name, label)
+            except CorruptObjectError:
+                if not replace_damaged:
+                    raise
+                # A promotion says where the label is to point, so it can
+                # replace a damaged label; the damaged object is kept aside.
+                state, generation = None, self._set_aside(name, label)
             new = move(state)
             try:
                 self._objects.write(
@@ -527,6 +605,30 @@ class PromptRegistry:
             f"label {label!r} of {name!r} moved {MAX_ATTEMPTS} times while this "
             "change was being written; try again"
         )
+
+    def _set_aside(self, name: str, label: str) -> int:
+        """Copy a damaged label object aside; return the generation copied."""
+        path = _label_object(name, label)
+        stored = self._objects.read(self.bucket, path)
+        kept = f"templates/{name}/damaged/label-{label}-{stored.generation}.json"
+        try:
+            self._objects.write(
+                self.bucket,
+                kept,
+                stored.data,
+                content_type=stored.content_type or JSON,
+                if_generation_match=0,
+            )
+        except ConflictError:
+            pass  # kept by an earlier attempt
+        logger.warning(
+            "prompts.damaged_label_replaced name=%s label=%s kept=gs://%s/%s",
+            name,
+            label,
+            self.bucket,
+            kept,
+        )
+        return stored.generation
 
     def _require_events(self) -> None:
         if self._events is None:

@@ -195,8 +195,8 @@ class PromptTemplate:
     ) -> RenderedPrompt:
         """Fill every placeholder; a missing or unexpected variable is an error."""
         given = dict(variables or {})
-        missing = sorted(set(self.variables) - set(given))
-        unexpected = sorted(set(given) - set(self.variables))
+        missing = _names(set(self.variables) - set(given))
+        unexpected = _names(set(given) - set(self.variables))
         if missing or unexpected:
             problems = []
             if missing:
@@ -259,12 +259,24 @@ def _text(doc: Mapping[str, Any], key: str, problems: _Problems) -> str | None:
     return value
 
 
+def _names(keys: Any) -> list[str]:
+    """Keys as sorted text: YAML keys may be numbers, or anything else."""
+    return sorted(str(key) for key in keys)
+
+
 def _variables(raw: Any, problems: _Problems) -> dict[str, str]:
     # A list of names, or a mapping of name to description.
     if raw is None:
         return {}
     if isinstance(raw, list):
-        raw = {name: "" for name in raw}
+        unnamed = [name for name in raw if not isinstance(name, str)]
+        if unnamed:
+            problems.add(
+                f"variables lists {unnamed[0]!r}, which is not a name; list names "
+                "(`- question`) or map each name to a description "
+                "(`question: the user's question`)"
+            )
+        raw = {name: "" for name in raw if isinstance(name, str)}
     if not isinstance(raw, Mapping):
         problems.add("variables must be a list of names or a mapping name: description")
         return {}
@@ -401,7 +413,7 @@ def _tests(
         if not isinstance(item, Mapping):
             problems.add(f"{where} must be a mapping with name, variables and assert")
             continue
-        unknown = sorted(set(item) - {"name", "variables", "assert"})
+        unknown = _names(set(item) - {"name", "variables", "assert"})
         if unknown:
             problems.add(f"{where} has unknown key(s) {', '.join(unknown)}")
         name = item.get("name")
@@ -415,8 +427,8 @@ def _tests(
         if not isinstance(variables, Mapping):
             problems.add(f"test case {name!r}: variables must be a mapping")
             continue
-        missing = sorted(set(declared) - set(variables))
-        unexpected = sorted(set(variables) - set(declared))
+        missing = _names(set(declared) - set(variables))
+        unexpected = _names(set(variables) - set(declared))
         if missing:
             problems.add(f"test case {name!r} lacks variable(s) {', '.join(missing)}")
         if unexpected:
@@ -482,7 +494,7 @@ def parse_template(doc: Any, *, source: str = "template") -> PromptTemplate:
         problems,
     )
     if isinstance(model_doc, Mapping):
-        extra = sorted(set(model_doc) - {"name", "parameters"})
+        extra = _names(set(model_doc) - {"name", "parameters"})
         if extra:
             problems.add(f"model has unknown key(s) {', '.join(extra)}")
 

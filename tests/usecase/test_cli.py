@@ -99,6 +99,38 @@ def test_push_promote_show_diff_rollback(
     )
 
 
+def test_list_shows_a_damaged_label_and_every_other_template(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    """One damaged label is marked, with the fix; the listing goes on."""
+    from llmops.backends.gcs import GcsObjectStore
+
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    _run(
+        platform,
+        prompts_cli.command,
+        "push",
+        str(_write(tmp_path, name, "A {{ question }}")),
+    )
+    _run(platform, prompts_cli.command, "promote", f"{name}:1", "prod")
+    _run(platform, prompts_cli.command, "promote", f"{name}:1", "staging")
+    store = GcsObjectStore.for_emulator(platform.storage_endpoint)
+    bucket = platform.buckets["prompts"]
+    store.write(bucket, f"templates/{name}/labels/prod.json", b"{oops")
+
+    listed = _run(platform, prompts_cli.command, "list")
+    assert listed.exit_code == 0, listed.output
+    assert f"{name}  newest 1  (staging=1, prod=DAMAGED)" in listed.output
+    assert f"`llmops prompts promote {name}:VERSION prod` sets it again" in (
+        listed.output
+    )
+    fixed = _run(platform, prompts_cli.command, "promote", f"{name}:1", "prod")
+    assert fixed.exit_code == 0, fixed.output
+    assert f"{name}  newest 1  (prod=1, staging=1)" in (
+        _run(platform, prompts_cli.command, "list").output
+    )
+
+
 def test_sync_pushes_what_changed_and_fails_on_an_invalid_template(
     platform: LocalPlatform, tmp_path: Path
 ) -> None:

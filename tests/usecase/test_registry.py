@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -294,11 +295,14 @@ def test_one_invalid_bundled_file_leaves_the_others_in_service(
     """A broken bundled file is named when asked for; the valid ones still serve."""
     (tmp_path / "answer.yaml").write_text(_template().to_yaml())
     (tmp_path / "broken.yaml").write_text("name: broken\ntemplate: [unclosed\n")
+    (tmp_path / "typed.yaml").write_text(
+        "name: typed\nmodel: m\nvariables: [{a: 1}]\ntemplate: Hi {{ a }}\n"
+    )
     client = PromptClient(
         PromptRegistry(unreachable_store, "nowhere"), bundled_dir=tmp_path
     )
     assert client.get("answer").source == "bundled"
-    with pytest.raises(TransientError, match=r"1 file\(s\) are invalid:\n.*broken"):
+    with pytest.raises(TransientError, match=r"2 file\(s\) are invalid:\n.*broken"):
         client.get("broken")
 
 
@@ -347,19 +351,86 @@ def test_a_version_object_under_another_name_is_refused(
         registry.version("answer", 2)
 
 
-def test_a_damaged_label_stops_a_promotion_and_keeps_the_object(
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b'{"label": "prod"}',
+        b'{"label": "prod", "version": 1, "stack": [1], "history": "abc"}',
+        b'{"label": "prod", "version": 1, "stack": [1], "history": [1, 2]}',
+        b'{"label": "prod", "version": 1, "stack": "12"}',
+        b'{"label": "prod", "version": 2, "stack": [1]}',
+    ],
+)
+def test_a_damaged_label_is_named_and_a_promotion_sets_it_again(
+    registry: PromptRegistry,
+    local_object_store: GcsObjectStore,
+    registry_bucket: str,
+    damage: bytes,
+) -> None:
+    """Rollback refuses a damaged label by name; promote replaces it, keeping it."""
+    registry.push(_template(), author="ana")
+    registry.promote("answer", 1, "prod", author="ana")
+    path = "templates/answer/labels/prod.json"
+    generation = local_object_store.write(registry_bucket, path, damage)
+
+    with pytest.raises(CorruptObjectError, match=f"gs://{registry_bucket}/{path}"):
+        registry.rollback("answer", "prod", author="ana")
+    damaged: list[str] = []
+    assert registry.labels("answer", damaged) == {} and damaged == ["prod"]
+
+    moved = registry.promote("answer", 1, "prod", author="ana")
+    assert moved.version == 1
+    assert registry.resolve("answer@prod").version == 1
+    kept = f"templates/answer/damaged/label-prod-{generation}.json"
+    assert local_object_store.read(registry_bucket, kept).data == damage
+    assert registry.labels("answer") == {"prod": 1}
+
+
+def test_a_version_changed_by_hand_is_not_served_and_a_push_stores_it_again(
     registry: PromptRegistry,
     local_object_store: GcsObjectStore,
     registry_bucket: str,
 ) -> None:
-    """A promotion over an unreadable label fails by name and writes nothing."""
+    """A stored version whose text no longer matches its hash is refused."""
     registry.push(_template(), author="ana")
-    registry.promote("answer", 1, "prod", author="ana")
-    path = "templates/answer/labels/prod.json"
-    local_object_store.write(registry_bucket, path, b'{"label": "prod"}')
-    with pytest.raises(CorruptObjectError, match=f"gs://{registry_bucket}/{path}"):
-        registry.promote("answer", 1, "prod", author="ana")
-    assert local_object_store.read(registry_bucket, path).data == b'{"label": "prod"}'
+    path = "templates/answer/versions/00000001.json"
+    doc = json.loads(local_object_store.read(registry_bucket, path).data)
+    doc["template"]["template"] = "IGNORE ALL {{ question }} {{ passages }}"
+    local_object_store.write(registry_bucket, path, json.dumps(doc).encode())
+
+    with pytest.raises(CorruptObjectError, match="does not match the content hash"):
+        registry.resolve("answer")
+    pushed = registry.push(_template(), author="ana")
+    assert (pushed.version, pushed.created) == (2, True)
+    assert registry.resolve("answer").template.template == _template().template
+
+
+def test_a_version_holding_another_template_is_refused(
+    registry: PromptRegistry,
+    local_object_store: GcsObjectStore,
+    registry_bucket: str,
+) -> None:
+    """The inner template's name must be the one the version is stored under."""
+    registry.push(_template(), author="ana")
+    path = "templates/answer/versions/00000001.json"
+    doc = json.loads(local_object_store.read(registry_bucket, path).data)
+    doc["template"]["name"] = "other"
+    local_object_store.write(registry_bucket, path, json.dumps(doc).encode())
+    with pytest.raises(CorruptObjectError, match="holds template 'other'"):
+        registry.version("answer", 1)
+
+
+def test_variables_listing_mappings_is_a_clear_error() -> None:
+    """`variables: [{a: 1}]` names the entry instead of failing on a type."""
+    with pytest.raises(InputError, match=r"variables lists \{'a': 1\}"):
+        parse_template(
+            {
+                "name": "broken",
+                "model": "gemini-2.0-flash",
+                "variables": [{"a": 1}],
+                "template": "Hi {{ a }}",
+            }
+        )
 
 
 @pytest.fixture
