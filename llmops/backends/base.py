@@ -63,6 +63,10 @@ class ObjectStore(Protocol):
         """Names of the live objects under ``prefix``."""
         ...
 
+    def live_generation(self, bucket: str, name: str) -> int | None:
+        """The live object's generation (metadata only), or None if there is none."""
+        ...
+
 
 @runtime_checkable
 class TokenCounter(Protocol):

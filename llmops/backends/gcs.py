@@ -179,6 +179,16 @@ class GcsObjectStore:
         )
         return int(blob.generation)
 
+    def live_generation(self, bucket: str, name: str) -> int | None:
+        """The live object's generation (metadata only), or None if there is none."""
+        with _translated(f"stat gs://{bucket}/{name}"):
+            blob = self._client.bucket(bucket).get_blob(
+                name, retry=self._retry, timeout=self._timeout
+            )
+        if blob is None or blob.generation is None:
+            return None
+        return int(blob.generation)
+
     def delete(
         self, bucket: str, name: str, *, if_generation_match: int | None = None
     ) -> None:

@@ -215,6 +215,8 @@ class IngestionPipeline:
             self._check_tables()
             if event.kind == "finalized":
                 outcome = self._finalized(event)
+                if outcome.status == "failed":
+                    self._note_kept_generation(outcome)
             else:
                 outcome = self._deleted(event)
         except ConfigError as error:
@@ -225,6 +227,17 @@ class IngestionPipeline:
             raise
         self._record(outcome)
         return outcome
+
+    def _note_kept_generation(self, outcome: Outcome) -> None:
+        """Say in a failed upload's reason that the version before it stays."""
+        event = outcome.event
+        manifest, _ = self._chunks.manifest(event.bucket, event.name)
+        if manifest and not manifest.deleted and manifest.generation < event.generation:
+            outcome.reason = (
+                f"{outcome.reason}; the previous version (generation "
+                f"{manifest.generation}) stays searchable until a readable one "
+                "is uploaded"
+            )
 
     def _finalized(self, event: ObjectEvent) -> Outcome:
         clock = _Clock()
@@ -444,6 +457,17 @@ class IngestionPipeline:
             if manifest and manifest.deleted:
                 outcome.status = "skipped"
                 outcome.reason = "already deleted"
+                return outcome
+            # Cloud Storage sends a delete for the generation an upload
+            # replaces. The replacing generation's own ingestion retires this
+            # one once it is indexed, and if the new upload cannot be read the
+            # old text stays searchable, so nothing is lost to a bad upload.
+            live = self._objects.live_generation(event.bucket, event.name)
+            if live is not None and live > event.generation:
+                outcome.status = "skipped"
+                outcome.reason = (
+                    f"replaced by generation {live}, whose ingestion retires it"
+                )
                 return outcome
             # The tombstone goes first, so that a finalize of this generation
             # still under way cannot commit after us; then the datapoints go.

@@ -76,6 +76,10 @@ class MemoryObjectStore:
     def list(self, bucket: str, prefix: str = "") -> list[str]:
         return sorted(n for b, n in self.live if b == bucket and n.startswith(prefix))
 
+    def live_generation(self, bucket: str, name: str) -> int | None:
+        current = self.live.get((bucket, name))
+        return current.generation if current else None
+
 
 class MemoryTables:
     def __init__(self) -> None:

@@ -313,3 +313,27 @@ def test_names_a_header_cannot_carry_still_reach_the_function(
     generation = platform.upload(name, b"The harbour office opens at nine.")
     row = platform.outcome(name, generation)
     assert row["status"] == "done" and row["object"] == name
+
+
+def test_an_unreadable_overwrite_leaves_the_good_version_searchable(
+    platform: Platform, prefix: str
+) -> None:
+    """Over the emulator's real overwrite events, a bad upload loses nothing."""
+    name = f"{prefix}/keeper.txt"
+    good = platform.upload(name, (TOPIC * 3).encode())
+    assert platform.outcome(name, good)["status"] == "done"
+    ids = platform.ids(name)
+
+    bad = platform.upload(name, b"\x00\x01\x02binary" * 300)
+    row = platform.outcome(name, bad)
+    assert row["status"] == "failed" and "stays searchable" in row["reason"]
+    replaced = platform.outcome(name, good, "deleted")
+    assert (
+        replaced["status"] == "skipped"
+        and "replaced by generation" in (replaced["reason"])
+    )
+    assert platform.ids(name) == ids
+    hits = runtime.build_retriever(platform.settings).search(
+        "when do fog horns sound at the lighthouse?", k=5
+    )
+    assert any(h.chunk.object == name for h in hits)

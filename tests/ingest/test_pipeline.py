@@ -109,6 +109,38 @@ def test_delete_of_replaced_generation_keeps_the_new_one(world) -> None:
     assert world.ids("a.txt")
 
 
+@pytest.mark.parametrize("delete_first", [True, False])
+def test_an_unreadable_overwrite_keeps_the_previous_version_searchable(
+    world, delete_first: bool
+) -> None:
+    """A bad upload over a good document fails, and the good text stays indexed.
+
+    Cloud Storage sends a delete for the replaced generation; in whichever
+    order the two events arrive, the old chunks are kept.
+    """
+    first = world.upload("a.txt", long_text("alpha", 20))
+    world.pipeline.handle(first)
+    kept = world.ids("a.txt")
+    broken = world.upload("a.txt", b"\x00\x01binary" * 200)
+    replaced = ObjectEvent("d5", EVENT_DELETED, DOCS, "a.txt", first.generation, 0)
+    events = [replaced, broken] if delete_first else [broken, replaced]
+    outcomes = [world.pipeline.handle(event) for event in events]
+
+    by_kind = {o.event.kind: o for o in outcomes}
+    assert by_kind["deleted"].status == "skipped"
+    failed = by_kind["finalized"]
+    assert failed.status == "failed"
+    assert f"previous version (generation {first.generation}) stays" in failed.reason
+    assert world.ids("a.txt") == kept
+
+    # A readable upload then replaces it as usual.
+    fixed = world.upload("a.txt", long_text("gamma", 20))
+    world.pipeline.handle(fixed)
+    assert world.ids("a.txt") and all(
+        f"-{fixed.generation}-" in i for i in world.ids("a.txt")
+    )
+
+
 def test_delete_removes_every_datapoint_and_the_text(world) -> None:
     """Deleting the indexed generation leaves no datapoint, chunk file or manifest."""
     event = world.upload("a.txt", long_text("alpha", 40))
@@ -283,8 +315,12 @@ def test_oversized_object_fails_before_it_is_downloaded(world) -> None:
     world.pipeline._max_bytes = 100
     event = world.upload("big.txt", long_text("alpha", 50))
 
-    def no_read(*args, **kwargs):
-        raise AssertionError("the object was read")
+    read = world.objects.read
+
+    def no_read(bucket, *args, **kwargs):
+        if bucket == DOCS:
+            raise AssertionError("the object was read")
+        return read(bucket, *args, **kwargs)
 
     world.objects.read = no_read
     outcome = world.pipeline.handle(event)
