@@ -10,7 +10,6 @@ import click
 from llmops import runtime
 from llmops.cli._options import target_from, target_options
 from llmops.contract import TABLE_INGESTION_EVENTS
-from llmops.errors import NotFoundError
 
 _DELETED_SQL = f"""
 SELECT object, generation, status, reason, removed_datapoints
@@ -21,7 +20,13 @@ WHERE event_type = 'deleted' AND object IN UNNEST(@objects)
 
 @click.command("delete")
 @click.argument("objects", nargs=-1, required=True)
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--timeout",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait.",
+)
 @target_options
 def command(
     objects: tuple[str, ...],
@@ -31,6 +36,13 @@ def command(
 ) -> None:
     """Delete OBJECTS (names in the docs bucket, as `llmops ingest` printed
     them) and wait until their chunks have left the index."""
+    empty = [position for position, name in enumerate(objects, 1) if not name.strip()]
+    if empty:
+        raise click.BadParameter(
+            f"object name {empty[0]} is empty; pass the names `llmops ingest` "
+            "printed, such as handbook/leave.md",
+            param_hint="OBJECTS",
+        )
     target = target_from(stack_outputs, state_dir)
     settings = target.settings()
     store = runtime.object_store(settings)
@@ -39,9 +51,8 @@ def command(
     pending: dict[tuple[str, int], str] = {}
     missing = []
     for name in objects:
-        try:
-            generation = store.read(settings.docs_bucket, name).generation
-        except NotFoundError:
+        generation = store.live_generation(settings.docs_bucket, name)
+        if generation is None:
             missing.append(name)
             continue
         store.delete(settings.docs_bucket, name, if_generation_match=generation)

@@ -25,7 +25,13 @@ from llmops.ingest import client
     callback=lambda _ctx, _param, value: _use_case(value),
     help="File the documents under a use case (the stack's use-case name).",
 )
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--timeout",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait.",
+)
 @target_options
 def command(
     paths: tuple[Path, ...],

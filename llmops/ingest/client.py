@@ -44,6 +44,17 @@ class Result:
 
 def object_names(paths: Sequence[Path], prefix: str = "") -> list[tuple[Path, str]]:
     """(file, object name) for files and the files under folders, sorted."""
+    parts = prefix.strip("/").split("/") if prefix.strip("/") else []
+    if prefix.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise InputError(
+            f"--prefix {prefix!r} must be a folder path such as handbook/2026, "
+            "without a leading '/', '.' or '..' parts, or empty segments"
+        )
+    if any(ch in prefix for ch in "\r\n#[]*?"):
+        raise InputError(
+            f"--prefix {prefix!r} holds a character object names should not "
+            "(line breaks, #, [, ], * or ?); use letters, digits, '-', '_', '/'"
+        )
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     pairs = []

@@ -114,3 +114,42 @@ def test_stack_outputs_file_of_the_wrong_shape_is_a_clear_error(
     path.write_bytes(content)
     with pytest.raises(targets.ConfigError, match="pulumi stack output --json"):
         targets.cloud_target(path)
+
+
+@pytest.mark.parametrize(
+    "prefix", ["../..", "/abs", "a/../b", "a//b", "./a", "x\nY", "a*"]
+)
+def test_a_prefix_that_is_not_a_folder_path_is_refused(
+    tmp_path: Path, prefix: str
+) -> None:
+    """`--prefix` must be a plain folder path; nothing is uploaded otherwise."""
+    from llmops.errors import InputError
+    from llmops.ingest.client import object_names
+
+    (tmp_path / "a.txt").write_text("hello")
+    with pytest.raises(InputError, match="--prefix"):
+        object_names([tmp_path / "a.txt"], prefix)
+    assert object_names([tmp_path / "a.txt"], "handbook/2026") == [
+        (tmp_path / "a.txt", "handbook/2026/a.txt")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "a.txt", "--timeout", "-1"], "--timeout"),
+        (["ingest", "a.txt", "--timeout", "0"], "--timeout"),
+        (["delete", "x.md", "--timeout", "0"], "--timeout"),
+        (["delete", ""], "object name 1 is empty"),
+        (["delete", "ok.md", "  "], "object name 2 is empty"),
+    ],
+)
+def test_impossible_timeouts_and_empty_names_are_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    """These fail as usage errors before any platform is looked for."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("hello")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
