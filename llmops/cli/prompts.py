@@ -147,6 +147,9 @@ def promote(
     move = registry.promote(
         version.name, version.version, label, author=_author(author), message=message
     )
+    if move.previous_version == move.version:
+        click.echo(f"{move.name}@{move.label}: already at {move.version}, unchanged")
+        return
     click.echo(
         f"{move.name}@{move.label}: {move.previous_version or '-'} -> {move.version}"
     )

@@ -174,6 +174,17 @@ class Reference:
     label: str | None = None
     version: int | None = None
 
+    def __post_init__(self) -> None:
+        # The SDK builds references from its arguments: check them as parsing
+        # would, so that a bad name is an error here, not a bucket path.
+        if not isinstance(self.name, str) or not NAME.match(self.name):
+            raise InputError(
+                f"template name {self.name!r} must be 1 to 63 lowercase letters, "
+                "digits, '-' or '_', starting with a letter"
+            )
+        if self.label is not None:
+            _check_label(self.label)
+
     @classmethod
     def parse(cls, text: str) -> Reference:
         """Read a reference; raise InputError saying the accepted forms."""
@@ -245,7 +256,7 @@ def _label_object(name: str, label: str) -> str:
 
 
 def _check_label(label: str) -> None:
-    if not LABEL.match(label):
+    if not isinstance(label, str) or not LABEL.match(label):
         raise InputError(
             f"label {label!r} must be 1 to 63 lowercase letters, digits, '-' or '_', "
             "starting with a letter (prod, staging, canary-eu)"
@@ -367,7 +378,15 @@ class PromptRegistry:
                     f"template {ref.name!r} has no label {ref.label!r}; set it with "
                     f"`llmops prompts promote {ref.name}:VERSION {ref.label}`"
                 )
-            return self.version(ref.name, state.version)
+            try:
+                return self.version(ref.name, state.version)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"label {ref.label!r} of {ref.name!r} points at version "
+                    f"{state.version}, which does not exist (its label object was "
+                    f"changed by hand?); `llmops prompts promote {ref.name}:VERSION "
+                    f"{ref.label}` points it at a version that does"
+                ) from None
         latest = self.latest(ref.name)
         if latest is None:
             raise NotFoundError(
@@ -463,6 +482,21 @@ class PromptRegistry:
         """Point ``label`` at ``version``; the move is one conditional write."""
         _check_label(label)
         self.version(name, version)  # it must exist
+
+        try:
+            current = self.label_state(name, label)
+        except CorruptObjectError:
+            current = None  # the move below sets it again
+        if current is not None and current.version == version:
+            # Already there: no write and no event, so that a repeated promote
+            # (a CI job run twice) leaves no 3 -> 3 move for rollback to undo.
+            logger.info(
+                "prompts.label_unchanged name=%s label=%s version=%d",
+                name,
+                label,
+                version,
+            )
+            return LabelMove(name, label, version, version)
 
         def move(state: LabelState | None) -> LabelState:
             stack = state.stack if state is not None else ()

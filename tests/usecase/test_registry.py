@@ -433,6 +433,49 @@ def test_variables_listing_mappings_is_a_clear_error() -> None:
         )
 
 
+def test_promoting_to_the_current_version_changes_nothing(
+    registry: PromptRegistry, local_tables: BigQueryTableStore
+) -> None:
+    """A repeated promote writes no move and no event, so rollback skips nothing."""
+    registry.push(_template(), author="ana")
+    registry.push(_template("B {{ question }} {{ passages }}"), author="ana")
+    registry.promote("answer", 1, "prod", author="ana")
+    registry.promote("answer", 2, "prod", author="ana")
+    again = registry.promote("answer", 2, "prod", author="ana")
+    assert (again.previous_version, again.version) == (2, 2)
+    assert [e["action"] for e in _events(local_tables)].count("promote") == 2
+    assert registry.rollback("answer", "prod", author="ana").version == 1
+
+
+def test_a_label_pointing_at_a_missing_version_says_so(
+    registry: PromptRegistry,
+    local_object_store: GcsObjectStore,
+    registry_bucket: str,
+) -> None:
+    """The error names the label and the version it claims, and the fix."""
+    registry.push(_template(), author="ana")
+    local_object_store.write(
+        registry_bucket,
+        "templates/answer/labels/prod.json",
+        b'{"label": "prod", "version": 99, "stack": [99], "history": []}',
+    )
+    with pytest.raises(NotFoundError, match="points at version 99, which does not"):
+        registry.resolve("answer@prod")
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "message"),
+    [("Bad Name", "prod", "template name 'Bad Name'"), ("answer", "Prod!", "label")],
+)
+def test_the_sdk_checks_names_and_labels_before_reading(
+    registry: PromptRegistry, name: str, label: str, message: str
+) -> None:
+    """get() with a bad name or label is an InputError, not a bucket lookup."""
+    client = PromptClient(registry)
+    with pytest.raises(InputError, match=message):
+        client.get(name, label)
+
+
 @pytest.fixture
 def default_client_reset() -> Iterator[None]:
     """Forget the module-level default client before and after the test."""
