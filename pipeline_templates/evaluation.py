@@ -61,6 +61,7 @@ def _steps(
         eval_fraction=eval_fraction,
         baseline_id=baseline_id,
         labels=labels,
+        eval_dataset_uri=eval_dataset_uri,
     ).set_display_name("validate-evaluation")
     # The held-out split of the supervised export: the same prompts the tuning
     # templates hold out, so no evaluated prompt was trained on.
@@ -121,6 +122,7 @@ def check(values: Mapping[str, Any]) -> None:
         eval_fraction=values["eval_fraction"],
         baseline_id=values["baseline_id"],
         labels=values["labels"],
+        eval_dataset_uri=values["eval_dataset_uri"],
     )
 
 

@@ -114,6 +114,9 @@ def check(values: Mapping[str, Any]) -> None:
         min_new_examples=values["min_new_examples"],
         epochs=values["epochs"],
         labels=values["labels"],
+        template_version=values["template_version"],
+        embedding_backend=values["embedding_backend"],
+        min_accepted_score=values["min_accepted_score"],
     )
 
 
@@ -173,6 +176,9 @@ def pipeline(image: str) -> GraphComponent:
             min_new_examples=min_new_examples,
             epochs=epochs,
             labels=labels,
+            template_version=template_version,
+            embedding_backend=embedding_backend,
+            min_accepted_score=min_accepted_score,
         ).set_display_name("validate-tuning")
         gate = count_new_feedback.component(image)(
             project=project,
@@ -288,6 +294,9 @@ def local_pipeline(image: str) -> GraphComponent:
             min_new_examples=0,
             epochs=1,
             labels={},
+            template_version=template_version,
+            embedding_backend=embedding_backend,
+            min_accepted_score=min_accepted_score,
         )
         prepared, baseline = _prepare_and_baseline(
             image,

@@ -18,6 +18,7 @@ def validate_evaluation(
     eval_fraction: float,
     baseline_id: str,
     labels: dict,
+    eval_dataset_uri: str = "",
 ) -> None:
     """Fail the run, naming every invalid parameter, before anything is read."""
     from llmops.pipelines.parameters import check_evaluation
@@ -35,6 +36,7 @@ def validate_evaluation(
         eval_fraction=eval_fraction,
         baseline_id=baseline_id,
         labels=labels,
+        eval_dataset_uri=eval_dataset_uri,
     )
 
 

@@ -19,6 +19,10 @@ def validate_tuning(
     min_new_examples: int,
     epochs: int,
     labels: dict,
+    template_version: int = 0,
+    embedding_backend: str = "",
+    min_score_gap: float = 2.0,
+    min_accepted_score: float = 4.0,
 ) -> None:
     """Fail the run, naming every invalid parameter, before anything is read."""
     from llmops.pipelines.parameters import check_tuning
@@ -37,6 +41,10 @@ def validate_tuning(
         min_new_examples=min_new_examples,
         epochs=epochs,
         labels=labels,
+        template_version=template_version,
+        embedding_backend=embedding_backend,
+        min_score_gap=min_score_gap,
+        min_accepted_score=min_accepted_score,
     )
 
 

@@ -111,3 +111,105 @@ def test_evaluation_parameters_are_checked() -> None:
         )
     assert "prediction_source:" in str(raised.value)
     assert "baseline_id:" in str(raised.value)
+
+
+def _evaluation(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "template": "evaluation",
+        "project": "local",
+        "location": "local",
+        "dataset": "llmops",
+        "use_case": "support",
+        "model_name": "gemini-2.5-flash",
+        "template_version": 0,
+        "prediction_source": "replay",
+        "embedding_backend": "",
+        "eval_fraction": 0.2,
+        "baseline_id": "",
+        "labels": {},
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"template_version": -5}, "template_version: must be 0"),
+        ({"template_version": 1.5}, "template_version: 1.5 is not a whole number"),
+        ({"embedding_backend": "bogus"}, "embedding_backend: must be local"),
+        ({"min_score_gap": -1.0}, "min_score_gap: must be above 0 and at most 4"),
+        ({"min_score_gap": 0.0}, "min_score_gap: must be above 0"),
+        ({"min_score_gap": 4.5}, "min_score_gap: must be above 0 and at most 4"),
+        ({"min_score_gap": float("inf")}, "min_score_gap: .* got inf"),
+        ({"min_score_gap": float("nan")}, "min_score_gap: .* got nan"),
+        ({"min_accepted_score": 99.0}, "min_accepted_score: must be between 1 and 5"),
+        ({"min_accepted_score": 0.5}, "min_accepted_score: must be between 1"),
+        ({"min_accepted_score": float("nan")}, "min_accepted_score: .* got nan"),
+        ({"eval_fraction": float("nan")}, "eval_fraction: .* got nan"),
+    ],
+)
+def test_tuning_checks_every_value_it_passes_on(
+    overrides: dict[str, Any], fragment: str
+) -> None:
+    """Template version, embedder, score gap and accepted score are range-checked."""
+    with pytest.raises(InputError, match=fragment):
+        parameters.check_tuning(**_tuning(**overrides))
+
+
+def test_tuning_accepts_the_ends_of_the_score_scale() -> None:
+    """A gap of the scale's width and an accepted score of 1 or 5 are valid."""
+    parameters.check_tuning(
+        **_tuning(
+            template_version=3,
+            embedding_backend="vertex",
+            min_score_gap=4.0,
+            min_accepted_score=5.0,
+        )
+    )
+    parameters.check_tuning(**_tuning(min_score_gap=0.5, min_accepted_score=1))
+
+
+@pytest.mark.parametrize(
+    "uri", ["not-a-uri", "gs://", "gs://bucket/", "https://x/y.jsonl", "/gcs/b/f"]
+)
+def test_evaluation_refuses_an_eval_dataset_that_is_not_a_gcs_file(uri: str) -> None:
+    """eval_dataset_uri must be empty or a gs://BUCKET/OBJECT file."""
+    with pytest.raises(InputError, match="eval_dataset_uri: .* gs://BUCKET"):
+        parameters.check_evaluation(**_evaluation(eval_dataset_uri=uri))
+
+
+def test_evaluation_accepts_a_gcs_eval_dataset() -> None:
+    """A Cloud Storage JSONL, or nothing, is accepted."""
+    parameters.check_evaluation(
+        **_evaluation(eval_dataset_uri="gs://acme-eval/sets/v1.jsonl")
+    )
+    parameters.check_evaluation(**_evaluation(eval_dataset_uri=""))
+
+
+@pytest.mark.parametrize(
+    "use_case", ["Support", "support_team", "ab", "x" * 21, "support-", "1support"]
+)
+def test_use_cases_follow_the_contract_rule(use_case: str) -> None:
+    """A use case the stack could not declare is refused with the contract's rule."""
+    from llmops import contract
+
+    with pytest.raises(InputError) as raised:
+        parameters.check_evaluation(**_evaluation(use_case=use_case))
+    assert f"use_case: {use_case!r} must be {contract.USE_CASE_RULE}" in str(
+        raised.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "fragment"),
+    [
+        ([1], "labels: \\[1\\] is not a JSON object"),
+        ("x", "labels: 'x' is not a JSON object"),
+        ({"team": 1}, "value 1 of 'team' is not a string"),
+    ],
+)
+def test_labels_must_be_an_object_of_strings(labels: Any, fragment: str) -> None:
+    """Labels that are not a JSON object of strings are refused, not crashed on."""
+    with pytest.raises(InputError, match=fragment):
+        parameters.check_tuning(**_tuning(labels=labels))

@@ -184,3 +184,29 @@ def test_an_unknown_template_is_refused_with_the_known_names() -> None:
 
     with pytest.raises(InputError, match="preference-tuning"):
         pipeline_templates.template("rlhf")
+
+
+@pytest.mark.parametrize(
+    ("name", "checked"),
+    [
+        (
+            "preference-tuning",
+            {"template_version", "embedding_backend", "min_score_gap"},
+        ),
+        (
+            "supervised-tuning",
+            {"template_version", "embedding_backend", "min_accepted_score"},
+        ),
+        ("evaluation", {"eval_dataset_uri"}),
+    ],
+)
+def test_the_first_task_checks_the_pipelines_own_values(
+    compiled: dict[str, dict[str, Any]], name: str, checked: set[str]
+) -> None:
+    """validate-* gets these parameters from the run, not the component defaults."""
+    tasks = compiled[name]["root"]["dag"]["tasks"]
+    (validate,) = (task for key, task in tasks.items() if key.startswith("validate-"))
+    given = validate["inputs"]["parameters"]
+
+    for parameter in checked:
+        assert given[parameter] == {"componentInputParameter": parameter}, parameter
