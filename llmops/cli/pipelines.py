@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 import re
 import shutil
 import sys
@@ -62,6 +63,16 @@ LOCAL_IMAGE = "python-llmops-local"
 DEFAULT_OUTPUT_DIR = Path("build") / "pipelines"
 DEFAULT_LOCAL_OUTPUT_DIR = Path(".llmops") / "pipelines"
 DEFAULT_LABELS = {"platform": "llmops", "managed-by": "llmops-cli"}
+# Labels the command sets on every run, and where each value comes from.
+_OWN_LABELS = {
+    "platform": "the command sets it to llmops",
+    "managed-by": "the command sets it to llmops-cli",
+    "pipeline": "the NAME argument sets it",
+    "use-case": "--use-case sets it",
+}
+# Stack outputs naming the stack's use cases (infra/__main__.py exports them).
+OUTPUT_USE_CASES = "useCases"
+OUTPUT_DEFAULT_USE_CASE = "defaultUseCase"
 
 
 def templates() -> ModuleType:
@@ -97,23 +108,44 @@ def _key_values(pairs: Sequence[str], what: str) -> dict[str, str]:
     return values
 
 
+_EXAMPLES = {
+    "Integer": "100",
+    "Float": "0.2",
+    "Boolean": "true",
+    "Dict": '\'{"team": "support"}\'',
+    "List": '\'["a", "b"]\'',
+}
+_JSON_KINDS = {"Dict": (dict, "a JSON object"), "List": (list, "a JSON array")}
+
+
 def _typed(name: str, raw: str, kind: str) -> Any:
     # Parameter values arrive as text; the pipeline spec says what each is.
     try:
         if kind == "Integer":
             return int(raw)
         if kind == "Float":
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         if kind == "Boolean":
             if raw.lower() not in ("true", "false"):
                 raise ValueError(raw)
             return raw.lower() == "true"
-        if kind in ("Dict", "List"):
-            return json.loads(raw)
+        if kind in _JSON_KINDS:
+            value = json.loads(raw)
+            expected, what = _JSON_KINDS[kind]
+            if not isinstance(value, expected):
+                raise InputError(
+                    f"--param {name}={raw!r} is not {what}; pass e.g. "
+                    f"{name}={_EXAMPLES[kind]}"
+                )
+            return value
     except (ValueError, json.JSONDecodeError):
+        finite = " finite" if kind == "Float" else ""
         raise InputError(
-            f"--param {name}={raw!r} is not a valid {kind}; pass e.g. "
-            + {"Integer": "100", "Float": "0.2", "Boolean": "true"}.get(kind, "{}")
+            f"--param {name}={raw!r} is not a valid{finite} {kind}; pass e.g. "
+            f"{name}={_EXAMPLES.get(kind, 'VALUE')}"
         ) from None
     return raw
 
@@ -188,19 +220,77 @@ def _stack(outputs_file: Path) -> Mapping[str, Any]:
     missing = [
         key
         for key in (
+            contract.OUTPUT_PROJECT,
+            contract.OUTPUT_REGION,
+            contract.OUTPUT_DATASET,
             contract.OUTPUT_PIPELINE_ROOT,
             OUTPUT_PIPELINE_SERVICE_ACCOUNT,
             OUTPUT_TEMPLATE_REPOSITORY_URL,
         )
-        if not outputs.get(key)
+        if not isinstance(outputs.get(key), str) or not outputs[key].strip()
     ]
     if missing:
         raise ConfigError(
-            f"stack outputs file {outputs_file} lacks {', '.join(missing)}; "
-            "deploy the pipeline-templates component and save the outputs "
-            "again with `pulumi stack output --json`"
+            f"stack outputs file {outputs_file} lacks {', '.join(missing)} (each "
+            "must be a non-empty text value); deploy the stack, including the "
+            "pipeline-templates component, and save the outputs again with "
+            "`pulumi stack output --json`"
+        )
+    use_cases = outputs.get(OUTPUT_USE_CASES)
+    if use_cases is not None and not (
+        isinstance(use_cases, Mapping | list)
+        and all(isinstance(name, str) for name in use_cases)
+    ):
+        raise ConfigError(
+            f"stack outputs file {outputs_file}: {OUTPUT_USE_CASES} must map each "
+            "use case's name to its details; save the outputs again with "
+            "`pulumi stack output --json`"
         )
     return outputs
+
+
+def stack_use_cases(outputs: Mapping[str, Any]) -> list[str] | None:
+    """The use cases the stack declares, or None when its outputs do not say."""
+    declared = outputs.get(OUTPUT_USE_CASES)
+    if declared is None:
+        return None
+    names = {str(name) for name in declared}
+    # A stack without declared use cases logs under its default one.
+    default = outputs.get(OUTPUT_DEFAULT_USE_CASE)
+    if isinstance(default, str) and default:
+        names.add(default)
+    return sorted(names)
+
+
+def check_use_case(use_case: str, outputs: Mapping[str, Any]) -> None:
+    """Refuse a use-case name outside the contract's rule or the stack's list."""
+    if not contract.USE_CASE_NAME.fullmatch(use_case):
+        hint = use_case.strip().lower().replace("_", "-")
+        example = (
+            f"--use-case {hint}"
+            if contract.USE_CASE_NAME.fullmatch(hint)
+            else "e.g. --use-case support"
+        )
+        raise InputError(
+            f"--use-case {use_case!r} is not a use-case name: it must be "
+            f"{contract.USE_CASE_RULE}; pass {example}"
+        )
+    known = stack_use_cases(outputs)
+    if known is not None and use_case not in known:
+        listed = ", ".join(known) or "none"
+        raise InputError(
+            f"--use-case {use_case!r} is not one of the stack's use cases "
+            f"({listed}); pass one of them, or add it to llmops:useCases and "
+            "deploy the stack first"
+        )
+
+
+def _own_label_problems(labels: Mapping[str, str]) -> list[str]:
+    return [
+        f"--label {key}: {reason}; remove it"
+        for key, reason in _OWN_LABELS.items()
+        if key in labels
+    ]
 
 
 def submit_job(
@@ -219,6 +309,10 @@ def submit_job(
     from google.cloud import aiplatform
 
     module = templates().template(name)
+    check_use_case(use_case, outputs)
+    problems = _own_label_problems(labels)
+    if problems:
+        raise InputError("; ".join(problems))
     run_labels = {**DEFAULT_LABELS, "pipeline": name, "use-case": use_case, **labels}
     problems = parameters.label_problems(run_labels)
     if problems:

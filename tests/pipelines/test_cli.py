@@ -193,6 +193,11 @@ def test_submit_without_an_image_runs_the_published_template(
         (["--param", "eval_fraction=0.9"], "eval_fraction: must be above 0"),
         (["--param", "prediction_source=guess"], "prediction_source: must be"),
         (["--param", "template_version=-1"], "template_version: must be 0"),
+        (["--param", "eval_dataset_uri=not-a-uri"], "eval_dataset_uri: 'not-a-uri'"),
+        (["--param", "eval_fraction=nan"], "not a valid finite Float"),
+        (["--param", "labels=[1]"], "--param labels='\\[1\\]' is not a JSON object"),
+        (["--param", 'labels="x"'], "is not a JSON object; pass e.g. labels="),
+        (["--param", 'labels={"team": 1}'], "value 1 of 'team' is not a string"),
     ],
 )
 def test_submit_refuses_bad_input_before_calling_vertex(
@@ -225,6 +230,14 @@ def test_submit_refuses_bad_input_before_calling_vertex(
         ("preference-tuning", "tuner=sft", "tuner: 'sft' does not take preference"),
         ("supervised-tuning", "min_new_examples=-5", "min_new_examples: must be 0"),
         ("supervised-tuning", "base_model= ", "base_model: must name the model"),
+        ("preference-tuning", "embedding_backend=bogus", "embedding_backend: must"),
+        ("supervised-tuning", "embedding_backend=bogus", "embedding_backend: must"),
+        ("preference-tuning", "template_version=-5", "template_version: must be 0"),
+        ("supervised-tuning", "template_version=-5", "template_version: must be 0"),
+        ("preference-tuning", "min_score_gap=-1", "min_score_gap: must be above 0"),
+        ("preference-tuning", "min_score_gap=inf", "not a valid finite Float"),
+        ("supervised-tuning", "min_accepted_score=99", "min_accepted_score: must be"),
+        ("supervised-tuning", "min_accepted_score=-inf", "not a valid finite Float"),
     ],
 )
 def test_submit_runs_the_templates_own_checks_first(
@@ -354,3 +367,145 @@ def test_publish_takes_a_repository_url_instead_of_stack_outputs(
     with pytest.raises(InputError, match="https://"):
         _run("publish", "--repository-url", "ftp://x", "--image", IMAGE)
     assert RecordingRegistryClient.uploads == []
+
+
+def _submit(stack_outputs: Path, *args: str) -> Any:
+    return _run(
+        "submit",
+        "evaluation",
+        "--stack-outputs",
+        str(stack_outputs),
+        "--param",
+        "model_name=gemini-2.5-flash",
+        *args,
+    )
+
+
+def _with_outputs(path: Path, **changes: Any) -> Path:
+    outputs = json.loads(path.read_text())
+    outputs.update(changes)
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+def test_submit_refuses_a_use_case_the_stack_does_not_declare(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """With the stack's useCases output, only those use cases may be submitted."""
+    from llmops.errors import InputError
+
+    details = {"serviceAccount": ACCOUNT, "restrictNamespace": "use_case"}
+    _with_outputs(
+        stack_outputs,
+        useCases={"support": details, "billing": details},
+        defaultUseCase="support",
+    )
+
+    with pytest.raises(InputError, match=r"'sales' is not one of .*billing, support"):
+        _submit(stack_outputs, "--use-case", "sales")
+    assert recording_jobs == []
+
+    result = _submit(stack_outputs, "--use-case", "billing")
+    assert result.exit_code == 0, result.output
+    (job,) = recording_jobs
+    assert job.kwargs["parameter_values"]["use_case"] == "billing"
+
+
+def test_a_stack_without_declared_use_cases_takes_its_default(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """An empty useCases output leaves only the default use case."""
+    from llmops.errors import InputError
+
+    _with_outputs(stack_outputs, useCases={}, defaultUseCase="shared")
+
+    with pytest.raises(InputError, match=r"stack's use cases \(shared\)"):
+        _submit(stack_outputs, "--use-case", "support")
+    assert _submit(stack_outputs, "--use-case", "shared").exit_code == 0
+
+
+@pytest.mark.parametrize("use_case", ["Support", "support_team", "ab", "x" * 21])
+def test_submit_reports_a_bad_use_case_as_a_use_case(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path, use_case: str
+) -> None:
+    """A use-case name outside the contract's rule is named as --use-case."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError) as raised:
+        _submit(stack_outputs, "--use-case", use_case)
+    message = str(raised.value)
+    assert message.startswith(f"--use-case {use_case!r} is not a use-case name")
+    assert contract.USE_CASE_RULE in message
+    assert "label" not in message
+    assert recording_jobs == []
+
+
+def test_a_capitalised_use_case_is_shown_in_lowercase(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """The message suggests the name the user most likely meant."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError, match="pass --use-case support$"):
+        _submit(stack_outputs, "--use-case", "Support")
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("use-case=other", "--label use-case: --use-case sets it"),
+        ("managed-by=x", "--label managed-by: the command sets it"),
+        ("platform=x", "--label platform: the command sets it"),
+        ("pipeline=x", "--label pipeline: the NAME argument sets it"),
+    ],
+)
+def test_submit_refuses_labels_the_command_sets(
+    recording_jobs: list[RecordingPipelineJob],
+    stack_outputs: Path,
+    label: str,
+    message: str,
+) -> None:
+    """--label may not replace the command's own labels."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        _submit(stack_outputs, "--use-case", "support", "--label", label)
+    assert recording_jobs == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({contract.OUTPUT_DATASET: None}, "bigqueryDataset"),
+        ({contract.OUTPUT_PROJECT: None}, "project"),
+        ({contract.OUTPUT_REGION: ""}, "region"),
+        ({contract.OUTPUT_REGION: 4}, "region"),
+    ],
+)
+def test_submit_names_null_or_empty_stack_outputs(
+    recording_jobs: list[RecordingPipelineJob],
+    stack_outputs: Path,
+    changes: dict[str, Any],
+    named: str,
+) -> None:
+    """A null, empty or non-text project, region or dataset output is named."""
+    from llmops.errors import ConfigError
+
+    _with_outputs(stack_outputs, **changes)
+
+    with pytest.raises(ConfigError, match=f"lacks {named} "):
+        _submit(stack_outputs, "--use-case", "support")
+    assert recording_jobs == []
+
+
+def test_a_malformed_use_cases_output_is_refused(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """A useCases output that is not a name map is a config error, not a crash."""
+    from llmops.errors import ConfigError
+
+    _with_outputs(stack_outputs, useCases="support")
+
+    with pytest.raises(ConfigError, match="useCases must map"):
+        _submit(stack_outputs, "--use-case", "support")
+    assert recording_jobs == []
