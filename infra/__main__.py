@@ -353,9 +353,9 @@ def outputs(platform: Platform) -> dict[str, Any]:
         "tuningJobs": (
             platform.tuning_schedule.job_names if platform.tuning_schedule else {}
         ),
-        "defaultUseCase": config.default_use_case,
+        contract.OUTPUT_DEFAULT_USE_CASE: config.default_use_case,
         "restrictNamespace": contract.RESTRICT_USE_CASE,
-        "useCases": {
+        contract.OUTPUT_USE_CASES: {
             name: {
                 "serviceAccount": use_case.account_email,
                 "restrictNamespace": use_case.restrict_namespace,

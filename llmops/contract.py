@@ -102,6 +102,9 @@ OUTPUT_EMBEDDING_MODEL = "embeddingModel"
 OUTPUT_EMBEDDING_DIMENSIONS = "embeddingDimensions"
 OUTPUT_PIPELINE_SERVICE_ACCOUNT = "pipelineServiceAccount"
 OUTPUT_TEMPLATE_REPOSITORY_URL = "templateRepositoryUrl"
+# The stack's use cases (name -> account and restrict) and its default one.
+OUTPUT_USE_CASES = "useCases"
+OUTPUT_DEFAULT_USE_CASE = "defaultUseCase"
 
 # Pipeline templates the continuous-feedback schedule runs, and the prefix of
 # their package names in the template repository (`llmops-preference-tuning`).

@@ -70,9 +70,8 @@ _OWN_LABELS = {
     "pipeline": "the NAME argument sets it",
     "use-case": "--use-case sets it",
 }
-# Stack outputs naming the stack's use cases (infra/__main__.py exports them).
-OUTPUT_USE_CASES = "useCases"
-OUTPUT_DEFAULT_USE_CASE = "defaultUseCase"
+OUTPUT_USE_CASES = contract.OUTPUT_USE_CASES
+OUTPUT_DEFAULT_USE_CASE = contract.OUTPUT_DEFAULT_USE_CASE
 
 
 def templates() -> ModuleType:
