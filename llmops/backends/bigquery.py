@@ -128,6 +128,13 @@ def _json_value(value: Any, field: bigquery.SchemaField | None) -> Any:
     return value
 
 
+# The range of BigQuery's INT64; the emulator fails the request for a value
+# outside it, and BigQuery rejects the row.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_INTEGER_TYPES = ("INTEGER", "INT64")
+_FLOAT_TYPES = ("FLOAT", "FLOAT64")
+
 _CHECKS: dict[str, tuple[tuple[type, ...], str]] = {
     "STRING": ((str,), "text"),
     "INTEGER": ((int,), "a whole number"),
@@ -174,6 +181,17 @@ def _problems(
     )
     if mistyped:
         return [f"{path} must be {wanted}, got {type(value).__name__} {value!r:.40}"]
+    if field_type in _INTEGER_TYPES and isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            return [
+                f"{path} must be a whole number from {INT64_MIN} to {INT64_MAX} "
+                f"(INT64), got {value!r:.40}"
+            ]
+    elif field_type in _FLOAT_TYPES and isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            return [f"{path} is too large for FLOAT64, got {value!r:.40}"]
     return []
 
 
@@ -196,6 +214,12 @@ def _scalar_type(value: Any) -> str:
     if isinstance(value, bool):
         return "BOOL"
     if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InputError(
+                f"query parameter value {value!r:.40} is outside INT64 "
+                f"({INT64_MIN} to {INT64_MAX}); pass a smaller whole number, or a "
+                "Decimal for NUMERIC"
+            )
         return "INT64"
     if isinstance(value, float):
         return "FLOAT64"

@@ -134,6 +134,49 @@ def test_nested_record_fields_are_checked(local_tables: BigQueryTableStore) -> N
         )
 
 
+@pytest.mark.parametrize("value", [10**30, 2**63, -(2**63) - 1])
+def test_integers_outside_int64_are_rejected_naming_the_field(
+    local_tables: BigQueryTableStore, value: int
+) -> None:
+    """A whole number INT64 cannot hold is an InputError naming the column."""
+    with pytest.raises(InputError, match=r"row 0 \(generation must be a whole number"):
+        local_tables.insert(contract.TABLE_INGESTION_EVENTS, [_event(generation=value)])
+    assert local_tables.query(
+        "SELECT COUNT(*) AS n FROM {dataset}.ingestion_events"
+    ) == [{"n": 0}]
+
+
+def test_the_int64_bounds_themselves_are_stored(
+    local_tables: BigQueryTableStore,
+) -> None:
+    """The largest and smallest INT64 still fit."""
+    rows = [_event(generation=2**63 - 1), _event(generation=-(2**63))]
+    local_tables.insert(contract.TABLE_INGESTION_EVENTS, rows)
+    stored = local_tables.query(
+        "SELECT generation FROM {dataset}.ingestion_events ORDER BY generation"
+    )
+    assert [row["generation"] for row in stored] == [-(2**63), 2**63 - 1]
+
+
+def test_nested_integers_outside_int64_are_named_with_their_path(
+    local_tables: BigQueryTableStore,
+) -> None:
+    """An INT64 overflow inside a REPEATED RECORD names its path too."""
+    with pytest.raises(InputError, match=r"pii_findings\[0\]\.count must be"):
+        local_tables.insert(
+            contract.TABLE_INGESTION_EVENTS,
+            [_event(pii_findings=[{"info_type": "EMAIL_ADDRESS", "count": 10**30}])],
+        )
+
+
+def test_an_integer_too_large_for_a_float_column_is_rejected(
+    local_tables: BigQueryTableStore,
+) -> None:
+    """A FLOAT column refuses a whole number no float can hold."""
+    with pytest.raises(InputError, match="total_ms is too large for FLOAT64"):
+        local_tables.insert(contract.TABLE_INGESTION_EVENTS, [_event(total_ms=10**400)])
+
+
 def test_query_parameters_infer_scalar_and_array_types(
     local_tables: BigQueryTableStore,
 ) -> None:
@@ -179,6 +222,8 @@ def test_parameter_types_follow_python_values() -> None:
         query_parameter("m", [1, "x"])
     with pytest.raises(InputError, match="object"):
         query_parameter("o", object())
+    with pytest.raises(InputError, match="outside INT64"):
+        query_parameter("big", 2**63)
 
 
 def test_dataset_placeholder_names_the_backquoted_dataset(
