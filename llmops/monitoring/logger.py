@@ -65,6 +65,19 @@ DEFAULT_BACKOFF_SECONDS = 0.2
 PII_REDACTED = "pii_redacted"
 REDACTION_FAILED = "redaction_failed"
 
+# Gemini's HarmProbability names, as a safety rating's ``probability`` holds them.
+HARM_PROBABILITIES = (
+    "HARM_PROBABILITY_UNSPECIFIED",
+    "NEGLIGIBLE",
+    "LOW",
+    "MEDIUM",
+    "HIGH",
+)
+# The largest whole number an INTEGER column holds (BigQuery's INT64).
+INT64_MAX = 2**63 - 1
+_LISTS = (list, tuple, set, frozenset)
+_ATTRIBUTE_KEYS = ("category", "probability", "score", "blocked")
+
 # One analyser for every logger: its lexicon loads once, on first use.
 _SENTIMENT = VaderSentiment()
 
@@ -122,24 +135,79 @@ class FlushResult:
     rejected: list[RejectedRow] = field(default_factory=list)
 
 
-def _utc(value: dt.datetime | None) -> str:
+def _utc(value: object, name: str) -> str:
+    if value is not None and not isinstance(value, dt.datetime):
+        raise InputError(
+            f"{name} must be a datetime, got {type(value).__name__} {value!r:.40}; "
+            "pass a timezone-aware datetime such as datetime.now(UTC), or leave it "
+            "out for now"
+        )
     moment = value or dt.datetime.now(dt.UTC)
     if moment.tzinfo is None:
         raise InputError(
-            f"time {moment.isoformat()} has no timezone; pass an aware datetime (UTC)"
+            f"{name} {moment.isoformat()} has no timezone; pass an aware datetime (UTC)"
         )
     return moment.astimezone(dt.UTC).isoformat()
 
 
-def _attributes(
-    values: Sequence[SafetyAttribute | Mapping[str, Any]] | None,
-) -> list[dict[str, Any]]:
-    rows = []
-    for value in values or ():
-        rows.append(
-            value.to_row() if isinstance(value, SafetyAttribute) else dict(value)
+def _attributes(values: object) -> list[dict[str, Any]]:
+    """The safety attributes as row records; refuse any no row should hold."""
+    if values is None:
+        return []
+    if not isinstance(values, _LISTS):
+        raise InputError(
+            f"safety_attributes must be a list of SafetyAttribute (or dicts with "
+            f"{', '.join(_ATTRIBUTE_KEYS)}), got {type(values).__name__} "
+            f"{values!r:.40}"
         )
+    rows = []
+    for position, value in enumerate(values):
+        where = f"safety_attributes[{position}]"
+        if isinstance(value, SafetyAttribute):
+            row = value.to_row()
+        elif isinstance(value, Mapping):
+            unknown = sorted(str(key) for key in value if key not in _ATTRIBUTE_KEYS)
+            if unknown:
+                raise InputError(
+                    f"{where} has unknown keys {', '.join(unknown)}; a safety "
+                    f"attribute has {', '.join(_ATTRIBUTE_KEYS)}"
+                )
+            row = {key: value.get(key) for key in _ATTRIBUTE_KEYS}
+        else:
+            raise InputError(
+                f"{where} must be a SafetyAttribute or a dict with "
+                f"{', '.join(_ATTRIBUTE_KEYS)}, got {type(value).__name__} "
+                f"{value!r:.40}"
+            )
+        _check_attribute(row, where)
+        rows.append(row)
     return rows
+
+
+def _check_attribute(row: Mapping[str, Any], where: str) -> None:
+    category, probability = row["category"], row["probability"]
+    score, blocked = row["score"], row["blocked"]
+    if not isinstance(category, str) or not category.strip():
+        raise InputError(
+            f"{where}.category must name the harm category (such as "
+            f"HARM_CATEGORY_HARASSMENT), got {category!r:.40}"
+        )
+    if probability is not None and probability not in HARM_PROBABILITIES:
+        raise InputError(
+            f"{where}.probability must be one of {', '.join(HARM_PROBABILITIES)} "
+            f"(Gemini's HarmProbability), or None, got {probability!r:.40}"
+        )
+    if score is not None and (
+        isinstance(score, bool)
+        or not isinstance(score, int | float)
+        or not 0 <= score <= 1
+    ):
+        raise InputError(
+            f"{where}.score must be a number from 0 to 1 (the probability score), "
+            f"or None, got {score!r:.40}"
+        )
+    if blocked is not None and not isinstance(blocked, bool):
+        raise InputError(f"{where}.blocked must be True or False, got {blocked!r:.40}")
 
 
 class InteractionLogger:
@@ -170,8 +238,11 @@ class InteractionLogger:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not use_case:
-            raise ConfigError("use_case is empty; name the use case the rows belong to")
+        if not isinstance(use_case, str) or not c.USE_CASE_NAME.fullmatch(use_case):
+            raise ConfigError(
+                f"use_case {use_case!r} is not a use-case name; name the use case "
+                f"the rows belong to with {c.USE_CASE_RULE}"
+            )
         if batch_size < 1 or attempts < 1:
             raise ConfigError(
                 f"batch_size and attempts must be at least 1, got {batch_size} "
@@ -271,6 +342,7 @@ class InteractionLogger:
             user_id=user_id,
         )
         attributes = _attributes(safety_attributes)
+        when = _utc(request_time, "request_time")
         if blocked is None:
             blocked = any(bool(a.get("blocked")) for a in attributes)
         identifier = interaction_id or uuid.uuid4().hex
@@ -289,7 +361,7 @@ class InteractionLogger:
         scored = safe.get("user_input", safe.get("prompt"))
         row: dict[str, Any] = {
             "interaction_id": identifier,
-            "request_time": _utc(request_time),
+            "request_time": when,
             "use_case": self.use_case,
             "template_name": template_name,
             "template_version": template_version,
@@ -335,7 +407,11 @@ class InteractionLogger:
         """Buffer one feedback row on ``interaction_id`` and return its id."""
         if not interaction_id:
             raise InputError("feedback needs the interaction_id it is about")
-        if thumbs is not None and thumbs not in (-1, 1):
+        if thumbs is not None and (
+            isinstance(thumbs, bool)
+            or not isinstance(thumbs, int)
+            or thumbs not in (-1, 1)
+        ):
             raise InputError(f"thumbs must be 1 (up) or -1 (down), got {thumbs!r}")
         if user_id is not None and not isinstance(user_id, str):
             raise InputError(f"user_id must be a string, got {type(user_id).__name__}")
@@ -363,6 +439,7 @@ class InteractionLogger:
                 "feedback is empty; give thumbs, rating, comment, corrected_response "
                 "or preferred"
             )
+        when = _utc(feedback_time, "feedback_time")
         keep = not self.metrics_only
         identifier = uuid.uuid4().hex
         texts = {
@@ -379,7 +456,7 @@ class InteractionLogger:
         row = {
             "feedback_id": identifier,
             "interaction_id": interaction_id,
-            "feedback_time": _utc(feedback_time),
+            "feedback_time": when,
             "use_case": self.use_case,
             "user_pseudonym": pseudonym(user_id, self._key) if user_id else None,
             "thumbs": thumbs,
@@ -581,14 +658,30 @@ def _check_interaction(
         )
     for name, value in counts.items():
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= INT64_MAX
         ):
-            raise InputError(f"{name} must be a whole number >= 0, got {value!r}")
+            raise InputError(
+                f"{name} must be a whole number from 0 to {INT64_MAX} (BigQuery's "
+                f"INT64), got {value!r:.40}"
+            )
     for name, value in lists.items():
         if isinstance(value, str | bytes):
             raise InputError(
                 f"{name} must be a list of strings, got the single string "
                 f"{value[:40]!r}; wrap it in a list"
             )
+        if value is not None and not isinstance(value, _LISTS):
+            raise InputError(
+                f"{name} must be a list of strings, got {type(value).__name__} "
+                f"{value!r:.40}"
+            )
+        for position, item in enumerate(value or ()):
+            if not isinstance(item, str):
+                raise InputError(
+                    f"{name}[{position}] must be a string, got "
+                    f"{type(item).__name__} {item!r:.40}"
+                )
     if user_id is not None and not isinstance(user_id, str):
         raise InputError(f"user_id must be a string, got {type(user_id).__name__}")
