@@ -62,6 +62,11 @@ class PriceTable:
             raise ConfigError(
                 f"price file {path} cannot be read: {error.strerror}"
             ) from None
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                f"price file {path} is not UTF-8 text (byte {error.start} cannot be "
+                "decoded); save it as UTF-8 YAML"
+            ) from None
         except yaml.YAMLError as error:
             raise ConfigError(f"price file {path} is not valid YAML: {error}") from None
         return cls.from_doc(doc, source=str(path))

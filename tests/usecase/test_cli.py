@@ -17,7 +17,7 @@ from llmops.backends.bigquery import BigQueryTableStore
 from llmops.cli import erase_user as erase_cli
 from llmops.cli import prompts as prompts_cli
 from llmops.cli import report as report_cli
-from llmops.errors import InputError
+from llmops.errors import ConfigError, InputError
 from llmops.local import LocalPlatform
 from llmops.monitoring import InteractionLogger, SafetyAttribute
 from llmops.monitoring.pseudonyms import local_pseudonym_key, pseudonym
@@ -265,6 +265,17 @@ def test_erase_user_deletes_the_users_rows_and_says_how_many(
         {"p": pseudonym(user, key)},
     )
     assert left[0]["n"] == 0
+
+
+def test_report_names_a_price_file_that_is_not_utf8(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    """A price file in another encoding is a ConfigError naming it, not a traceback."""
+    prices = tmp_path / "prices.yaml"
+    prices.write_bytes(b"models:\n  gemini-\xff: {input_per_million: 1}\n")
+    result = _run(platform, report_cli.command, "--prices", str(prices))
+    assert isinstance(result.exception, ConfigError), result.output
+    assert f"price file {prices} is not UTF-8" in str(result.exception)
 
 
 def test_the_registry_bucket_comes_from_the_target(
