@@ -19,6 +19,8 @@ from llmops.targets import state_dir as resolve_state_dir
 
 # Exit status when some rows could not be deleted yet (BigQuery's streaming buffer).
 EXIT_PENDING = 3
+# Exit status when unreadable dead-letter lines hold the user's pseudonym.
+EXIT_REVIEW = 4
 
 
 @click.command("erase-user")
@@ -28,7 +30,10 @@ EXIT_PENDING = 3
     "--dead-letter",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The logger's dead-letter file to clean too (local: in the state dir).",
+    help=(
+        "The logger's dead-letter file to clean too (local: in the state dir); "
+        "it must exist."
+    ),
 )
 @target_options
 def command(
@@ -43,7 +48,9 @@ def command(
     if target.kind == "local":
         folder = resolve_state_dir(state_dir)
         key = local_pseudonym_key(folder)
-        dead_letter = dead_letter or folder / LOCAL_DEAD_LETTER_FILE
+        if dead_letter is None and (folder / LOCAL_DEAD_LETTER_FILE).exists():
+            # The local logger's file exists once a row was rejected.
+            dead_letter = folder / LOCAL_DEAD_LETTER_FILE
     else:
         key = pseudonym_key_from_env()
     if not yes and not click.confirm(
@@ -62,11 +69,27 @@ def command(
     if result.dead_letter_rows:
         click.echo(f"dead-letter file: {result.dead_letter_rows} rows removed")
     click.echo(f"{result.total} rows erased for pseudonym {result.pseudonym[:12]}…")
-    if not result.complete:
-        for table, count in sorted(result.pending.items()):
-            click.echo(
-                f"{table}: {count} rows are still in BigQuery's streaming buffer and "
-                "cannot be deleted yet; run this command again in half an hour",
-                err=True,
-            )
+    if result.dead_letter_unreadable:
+        click.echo(
+            f"dead-letter file {dead_letter}: {result.dead_letter_unreadable} "
+            "unreadable lines kept unchanged (not the logger's JSON records; "
+            "nothing is dropped that cannot be read)",
+            err=True,
+        )
+    for table, count in sorted(result.pending.items()):
+        click.echo(
+            f"{table}: {count} rows are still in BigQuery's streaming buffer and "
+            "cannot be deleted yet; run this command again in half an hour",
+            err=True,
+        )
+    if result.dead_letter_suspects:
+        lines = ", ".join(str(number) for number in result.dead_letter_suspects)
+        click.echo(
+            f"dead-letter file {dead_letter}: unreadable lines {lines} hold this "
+            "user's pseudonym and were kept; remove them by hand",
+            err=True,
+        )
+    if result.pending:
         sys.exit(EXIT_PENDING)
+    if result.dead_letter_suspects:
+        sys.exit(EXIT_REVIEW)

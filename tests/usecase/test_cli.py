@@ -278,6 +278,72 @@ def test_report_names_a_price_file_that_is_not_utf8(
     assert f"price file {prices} is not UTF-8" in str(result.exception)
 
 
+def _log_one(platform: LocalPlatform, user: str, tmp_path: Path) -> BigQueryTableStore:
+    tables = BigQueryTableStore.for_emulator(
+        platform.bigquery_endpoint, "local", platform.settings().dataset
+    )
+    with InteractionLogger(
+        tables,
+        use_case="erase",
+        pseudonym_key=local_pseudonym_key(platform.state.root),
+        dead_letter_path=tmp_path / "logger.jsonl",
+    ) as log:
+        log.log_interaction(prompt="p", response="r", model_name="m", user_id=user)
+    return tables
+
+
+def _left(platform: LocalPlatform, tables: BigQueryTableStore, user: str) -> int:
+    key = local_pseudonym_key(platform.state.root)
+    rows = tables.query(
+        "SELECT COUNT(*) AS n FROM {dataset}.interactions WHERE user_pseudonym = @p",
+        {"p": pseudonym(user, key)},
+    )
+    return int(rows[0]["n"])
+
+
+def test_erase_user_refuses_a_dead_letter_file_that_does_not_exist(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    """A mistyped --dead-letter stops the command before any row is deleted."""
+    user = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    tables = _log_one(platform, user, tmp_path)
+    missing = tmp_path / "nonexistent" / "x.jsonl"
+    result = _run(
+        platform, erase_cli.command, user, "--yes", "--dead-letter", str(missing)
+    )
+    assert isinstance(result.exception, InputError), result.output
+    assert f"dead-letter file {missing} does not exist" in str(result.exception)
+    assert "rows deleted" not in result.output
+    assert _left(platform, tables, user) == 1
+
+
+def test_erase_user_reports_unreadable_dead_letter_lines_and_keeps_them(
+    platform: LocalPlatform, tmp_path: Path
+) -> None:
+    """Counts are printed, unreadable lines are kept, and the user's in them named."""
+    user = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    tables = _log_one(platform, user, tmp_path)
+    mine = pseudonym(user, local_pseudonym_key(platform.state.root))
+    dead_letter = tmp_path / "dead-letter.jsonl"
+    unreadable = b"[1]\n\xff\xfe\n" + f'{{"row": {{"user_pseudonym": "{mine}'.encode()
+    dead_letter.write_bytes(
+        f'{{"table": "interactions", "row": {{"user_pseudonym": "{mine}"}}}}\n'.encode()
+        + unreadable
+    )
+
+    result = _run(
+        platform, erase_cli.command, user, "--yes", "--dead-letter", str(dead_letter)
+    )
+
+    assert result.exit_code == erase_cli.EXIT_REVIEW, result.output
+    assert "interactions: 1 rows deleted" in result.output
+    assert "dead-letter file: 1 rows removed" in result.output
+    assert "3 unreadable lines kept unchanged" in result.output
+    assert "unreadable lines 4 hold this user's pseudonym" in result.output
+    assert dead_letter.read_bytes() == unreadable
+    assert _left(platform, tables, user) == 0
+
+
 def test_the_registry_bucket_comes_from_the_target(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
