@@ -10,7 +10,7 @@ from typing import Any
 from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
-from llmops.pipelines.parameters import check_evaluation
+from llmops.pipelines.parameters import check_evaluation, run_check
 from llmops.pipelines.split import DEFAULT_EVAL_FRACTION, DEFAULT_SALT
 from pipeline_templates.components import (
     LOCATION_PLACEHOLDER,
@@ -104,26 +104,12 @@ def _steps(
 
 
 def check(values: Mapping[str, Any]) -> None:
-    """Run validate-evaluation's checks on a run's parameter values before submitting.
+    """Run the first task's checks on a run's parameter values before submitting.
 
     ``values`` holds every pipeline parameter, defaults included, with project
     and location already resolved.
     """
-    check_evaluation(
-        template=NAME,
-        project=values["project"],
-        location=values["location"],
-        dataset=values["dataset"],
-        use_case=values["use_case"],
-        model_name=values["model_name"],
-        template_version=values["template_version"],
-        prediction_source=values["prediction_source"],
-        embedding_backend=values["embedding_backend"],
-        eval_fraction=values["eval_fraction"],
-        baseline_id=values["baseline_id"],
-        labels=values["labels"],
-        eval_dataset_uri=values["eval_dataset_uri"],
-    )
+    run_check(check_evaluation, values, template=NAME)
 
 
 def pipeline(image: str) -> GraphComponent:

@@ -12,7 +12,7 @@ from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
 from llmops.pipelines.feedback import DEFAULT_MIN_SCORE_GAP
-from llmops.pipelines.parameters import check_tuning
+from llmops.pipelines.parameters import check_tuning, run_check
 from llmops.pipelines.split import DEFAULT_EVAL_FRACTION, DEFAULT_SALT
 from pipeline_templates.components import (
     LOCATION_PLACEHOLDER,
@@ -96,29 +96,12 @@ def _prepare_and_baseline(
 
 
 def check(values: Mapping[str, Any]) -> None:
-    """Run validate-tuning's checks on a run's parameter values before submitting.
+    """Run the first task's checks on a run's parameter values before submitting.
 
     ``values`` holds every pipeline parameter, defaults included, with project
     and location already resolved.
     """
-    check_tuning(
-        template=NAME,
-        project=values["project"],
-        location=values["location"],
-        dataset=values["dataset"],
-        use_case=values["use_case"],
-        kind=KIND,
-        tuner=values["tuner"],
-        base_model=values["base_model"],
-        tuned_model_display_name=values["tuned_model_display_name"],
-        eval_fraction=values["eval_fraction"],
-        min_new_examples=values["min_new_examples"],
-        epochs=values["epochs"],
-        labels=values["labels"],
-        template_version=values["template_version"],
-        embedding_backend=values["embedding_backend"],
-        min_score_gap=values["min_score_gap"],
-    )
+    run_check(check_tuning, values, template=NAME, kind=KIND)
 
 
 def pipeline(image: str) -> GraphComponent:

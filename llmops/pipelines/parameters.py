@@ -9,9 +9,10 @@ once, each naming the parameter and what to pass instead.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llmops import contract
@@ -183,6 +184,24 @@ def _eval_dataset_uri(eval_dataset_uri: Any) -> list[str]:
             "leave it empty to use the held-out split"
         ]
     return []
+
+
+def run_check(
+    check: Callable[..., None], values: Mapping[str, Any], **fixed: Any
+) -> None:
+    """Call ``check`` with the run's values for the parameters it takes.
+
+    ``fixed`` gives what the template itself sets (its name, kind, tuner)
+    rather than a run parameter. Used before submitting, so that the checks
+    of a template's first task run on the command line too.
+    """
+    arguments: dict[str, Any] = {}
+    for name, parameter in inspect.signature(check).parameters.items():
+        if name in fixed:
+            arguments[name] = fixed[name]
+        elif name in values or parameter.default is inspect.Parameter.empty:
+            arguments[name] = values[name]
+    check(**arguments)
 
 
 def _raise(template: str, problems: list[str]) -> None:
