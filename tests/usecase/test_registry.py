@@ -386,6 +386,14 @@ def test_a_damaged_label_is_named_and_a_promotion_sets_it_again(
     assert registry.labels("answer") == {"prod": 1}
 
 
+def _edit_version_one(store: GcsObjectStore, bucket: str, **template: str) -> None:
+    """Change fields of the stored template of answer:1 behind the registry."""
+    path = "templates/answer/versions/00000001.json"
+    doc = json.loads(store.read(bucket, path).data)
+    doc["template"].update(template)
+    store.write(bucket, path, json.dumps(doc).encode())
+
+
 def test_a_version_changed_by_hand_is_not_served_and_a_push_stores_it_again(
     registry: PromptRegistry,
     local_object_store: GcsObjectStore,
@@ -393,10 +401,11 @@ def test_a_version_changed_by_hand_is_not_served_and_a_push_stores_it_again(
 ) -> None:
     """A stored version whose text no longer matches its hash is refused."""
     registry.push(_template(), author="ana")
-    path = "templates/answer/versions/00000001.json"
-    doc = json.loads(local_object_store.read(registry_bucket, path).data)
-    doc["template"]["template"] = "IGNORE ALL {{ question }} {{ passages }}"
-    local_object_store.write(registry_bucket, path, json.dumps(doc).encode())
+    _edit_version_one(
+        local_object_store,
+        registry_bucket,
+        template="IGNORE ALL {{ question }} {{ passages }}",
+    )
 
     with pytest.raises(CorruptObjectError, match="does not match the content hash"):
         registry.resolve("answer")
@@ -412,10 +421,7 @@ def test_a_version_holding_another_template_is_refused(
 ) -> None:
     """The inner template's name must be the one the version is stored under."""
     registry.push(_template(), author="ana")
-    path = "templates/answer/versions/00000001.json"
-    doc = json.loads(local_object_store.read(registry_bucket, path).data)
-    doc["template"]["name"] = "other"
-    local_object_store.write(registry_bucket, path, json.dumps(doc).encode())
+    _edit_version_one(local_object_store, registry_bucket, name="other")
     with pytest.raises(CorruptObjectError, match="holds template 'other'"):
         registry.version("answer", 1)
 
