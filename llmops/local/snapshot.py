@@ -16,8 +16,10 @@ finds no snapshot and begins with both empty, as a first start does.
 A restored object gets a new generation, as a copy does in Cloud Storage.
 Only live objects are saved: the registry's noncurrent generations are not,
 though every version stays one object of its own. The finalize
-notifications the restore causes are not delivered (see
-``EventRelay.ignore``): the documents are already indexed.
+notification a restored document causes is not delivered when the document
+was indexed at the saved generation (see ``EventRelay.ignore``); one that
+was not (its ingestion had not finished when the platform stopped) is
+delivered, so it is ingested now.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def save(store: ObjectStore, buckets: Iterable[str], folder: Path) -> int:
                     "bucket": bucket,
                     "name": name,
                     "file": file,
+                    "generation": stored.generation,
                     "content_type": stored.content_type,
                     "metadata": dict(stored.metadata),
                 }
@@ -79,15 +82,34 @@ def names(folder: Path) -> set[tuple[str, str]]:
     return {(e["bucket"], e["name"]) for e in _read_index(folder)["objects"]}
 
 
-def restore(store: ObjectStore, folder: Path) -> dict[tuple[str, str], int]:
+def generations(folder: Path) -> dict[tuple[str, str], int]:
+    """Each saved object's generation when it was saved."""
+    return {
+        (e["bucket"], e["name"]): int(e.get("generation") or 0)
+        for e in _read_index(folder)["objects"]
+    }
+
+
+def restore(
+    store: ObjectStore,
+    folder: Path,
+    buckets: Iterable[str] | None = None,
+    *,
+    consume: bool = True,
+) -> dict[tuple[str, str], int]:
     """Write a snapshot's objects back; return each one's new generation.
 
-    The buckets must exist. The snapshot is moved to ``storage-previous``
-    beside it once every object is written; a failure leaves it in place.
+    ``buckets`` limits the restore to those buckets (all when None). The
+    buckets must exist. With ``consume``, the snapshot is moved to
+    ``storage-previous`` beside it once the objects are written; a failure
+    leaves it in place.
     """
     index = _read_index(folder)
+    chosen = None if buckets is None else set(buckets)
     written: dict[tuple[str, str], int] = {}
     for entry in index["objects"]:
+        if chosen is not None and entry["bucket"] not in chosen:
+            continue
         data = (folder / "objects" / entry["file"]).read_bytes()
         written[entry["bucket"], entry["name"]] = store.write(
             entry["bucket"],
@@ -96,9 +118,10 @@ def restore(store: ObjectStore, folder: Path) -> dict[tuple[str, str], int]:
             content_type=entry.get("content_type") or "application/octet-stream",
             metadata=entry.get("metadata") or None,
         )
-    previous = folder.with_name(folder.name + "-previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    os.replace(folder, previous)
+    if consume:
+        previous = folder.with_name(folder.name + "-previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        os.replace(folder, previous)
     return written
 
 

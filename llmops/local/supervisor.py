@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 # The DuckDB extensions bqemulator loads at start (spatial is required, avro
 # best effort), installed from their wheels so that DuckDB never downloads.
 DUCKDB_EXTENSIONS = ("spatial", "avro")
+# How long a stop waits for storage events still being delivered to finish.
+DRAIN_SECONDS = 30.0
 
 
 class StartupError(LlmopsError):
@@ -435,10 +437,19 @@ class Supervisor:
         if not snapshot.exists(folder):
             return 0
         assert self.relay is not None
+        cfg = self.config
         try:
-            # The documents are indexed already: their restore is no upload.
-            self.relay.ignore(snapshot.names(folder))
-            generations = snapshot.restore(self._store(ends), folder)
+            store = self._store(ends)
+            saved = snapshot.generations(folder)
+            # Chunk text, manifests and templates first; then the documents,
+            # whose restore is no upload when they were indexed as saved.
+            restored = snapshot.restore(
+                store, folder, [cfg.chunks_bucket, cfg.prompts_bucket], consume=False
+            )
+            indexed = self._handled(store, ends, saved)
+            self.relay.ignore(indexed)
+            documents = snapshot.restore(store, folder, [cfg.docs_bucket])
+            generations = {**restored, **documents}
         except Exception as error:
             self.relay.settle({})
             raise StartupError(
@@ -448,9 +459,66 @@ class Supervisor:
                 "empty)",
                 self.state.log("storage"),
             ) from error
-        self.relay.settle(generations)
-        logger.info("local.storage_restored objects=%d", len(generations))
+        self.relay.settle({key: documents[key] for key in indexed if key in documents})
+        logger.info(
+            "local.storage_restored objects=%d to_ingest=%d",
+            len(generations),
+            len(documents) - len(indexed),
+        )
         return len(generations)
+
+    def _handled(
+        self, store: Any, ends: dict[str, Any], saved: dict[tuple[str, str], int]
+    ) -> set[tuple[str, str]]:
+        """The saved documents whose saved generation was ingested (or refused).
+
+        Those have a final ingestion row for that generation, or a manifest at
+        it (indexed, its row lost); the others were still waiting when the
+        platform stopped.
+        """
+        from llmops.backends.bigquery import BigQueryTableStore
+        from llmops.chunk_store import ChunkStore
+
+        cfg = self.config
+        tables = BigQueryTableStore.for_emulator(
+            ends["bigquery"], cfg.project, cfg.dataset
+        )
+        rows = tables.query(
+            f"SELECT DISTINCT object, generation FROM {{dataset}}."
+            f"{c.TABLE_INGESTION_EVENTS} WHERE event_type = 'finalized' "
+            "AND bucket = @bucket AND status IN ('done', 'failed', 'skipped')",
+            {"bucket": cfg.docs_bucket},
+        )
+        finished = {(row["object"], int(row["generation"])) for row in rows}
+        chunks = ChunkStore(store, cfg.chunks_bucket)
+        handled = set()
+        for (bucket, name), generation in saved.items():
+            if bucket != cfg.docs_bucket:
+                continue
+            if (name, generation) in finished:
+                handled.add((bucket, name))
+                continue
+            manifest, _ = chunks.manifest(bucket, name)
+            if manifest and not manifest.deleted and manifest.generation == generation:
+                handled.add((bucket, name))
+        return handled
+
+    def _flush_index(self, milvus: Child) -> None:
+        """Seal what the functions upserted, so the index on disk has it all."""
+        if not self.ready or milvus.exited() is not None:
+            return
+        try:
+            from pymilvus import MilvusClient
+
+            client = MilvusClient(uri=self.endpoints()["milvus"], timeout=10)
+            try:
+                for collection in client.list_collections():
+                    client.flush(collection)
+            finally:
+                client.close()
+        except Exception:
+            # Without it the next start may miss the latest upserts; say so.
+            logger.exception("local.index_not_flushed")
 
     def _save_storage(self, storage: Child) -> None:
         """Save the buckets' live objects for the next start."""
@@ -469,6 +537,18 @@ class Supervisor:
             logger.exception("local.storage_not_saved folder=%s", self.snapshot_dir)
             return
         logger.info("local.storage_saved objects=%d", count)
+
+    def _drain(self, seconds: float) -> None:
+        """Wait a while for the relay's deliveries, so stops lose no ingestion."""
+        assert self.relay is not None
+        deadline = time.monotonic() + seconds
+        while self.relay.pending() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = self.relay.pending()
+        if left:
+            # Their documents are saved all the same; the next start ingests
+            # them (see _handled).
+            logger.warning("local.stopped_with_pending_events count=%d", left)
 
     def run_until_stopped(
         self, started_wall: float, record: dict[str, Any] | None = None
@@ -507,13 +587,18 @@ class Supervisor:
         return "asked to stop"
 
     def stop(self) -> None:
-        """Stop the relay, then every child, functions first."""
+        """Let deliveries under way finish, then stop the relay and every child,
+        functions first, saving the storage before the storage emulator goes."""
         if self.relay is not None:
+            if self.ready:
+                self._drain(DRAIN_SECONDS)
             self.relay.stop()
         for child in reversed(self.children):
             if child.name == "storage":
                 # Last to stop: nothing else writes to it any more.
                 self._save_storage(child)
+            elif child.name == "milvus":
+                self._flush_index(child)
             child.stop()
             logger.info("local.child_stopped name=%s pid=%d", child.name, child.pid)
 

@@ -32,6 +32,7 @@ TEXT = (
     "visibility drops below one nautical mile. "
 ) * 3
 KEPT, GONE, LATE = "kb/lighthouse.txt", "kb/ferry.txt", "kb/harbour.txt"
+WAITING = "kb/pier.txt"
 
 
 class Stores:
@@ -107,15 +108,33 @@ def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both
         stores.registry.push(template, author="ana")
         stores.registry.promote("answer", 1, "prod", author="ana")
         platform.stop()
-    assert json.loads((tmp_path / "storage" / "snapshot.json").read_text())["objects"]
+    index_file = tmp_path / "storage" / "snapshot.json"
+    index = json.loads(index_file.read_text())
+    assert index["objects"]
+    # A document saved before its ingestion ran (the stop came first).
+    (tmp_path / "storage" / "objects" / "waiting").write_text(
+        "The pier is closed for repairs until the spring tides pass. " * 4
+    )
+    index["objects"].append(
+        {
+            "bucket": "llmops-docs",
+            "name": WAITING,
+            "file": "waiting",
+            "generation": 1234,
+            "content_type": "text/plain",
+            "metadata": {},
+        }
+    )
+    index_file.write_text(json.dumps(index))
 
     with running(tmp_path) as (platform, stores):
-        assert platform.info["restored_objects"] >= 5
+        assert platform.info["restored_objects"] >= 6
         assert stores.ids(KEPT) == kept_ids
         assert stores.top_hit("when do fog horns sound?") == KEPT
         assert stores.registry.resolve("answer@prod").version == 1
-        # The restore caused no ingestion: still one row per document.
-        time.sleep(2.0)
+        # The one never ingested is ingested now; the others are not again.
+        stores.wait_for(WAITING, "done")
+        assert stores.top_hit("is the pier open?") == WAITING
         assert [r["status"] for r in stores.rows(KEPT)] == ["done"]
 
         # What was restored behaves as stored: a delete removes its chunks.
