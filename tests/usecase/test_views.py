@@ -198,6 +198,25 @@ def test_conversation_turns_counts_turns_per_conversation(
     assert (rows[2]["conversations"], rows[2]["avg_turns"]) == (1, 2)
 
 
+def test_conversation_turns_reads_turn_numbers_and_the_first_turns_version(
+    monitoring_tables: BigQueryTableStore,
+) -> None:
+    """A conversation logged from turn 3 has 3 turns; one that spans a promotion
+    counts once, under the version it started with."""
+    monitoring_tables.insert(
+        "interactions",
+        [
+            _interaction(1, conversation_id="late", turn=3),
+            _interaction(2, conversation_id="spans", turn=1),
+            _interaction(3, conversation_id="spans", turn=2, template_version=2),
+        ],
+    )
+    rows = _view(monitoring_tables, "conversation_turns")
+    assert [(r["template_version"], r["conversations"]) for r in rows] == [(1, 2)]
+    assert rows[0]["max_turns"] == 3
+    assert rows[0]["avg_turns"] == pytest.approx(2.5)
+
+
 def test_prompt_sentiment_daily_splits_at_vader_cutoffs(
     seeded: BigQueryTableStore,
 ) -> None:
