@@ -62,7 +62,7 @@ def command(
     """Start the local platform, ingest real documents, search them, report."""
     from llmops.local import LocalPlatform
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     clock = demo.Stopwatch()
     folder = state_dir(state)
     wanted = {ENV_PII_REDACTION: "true"} if redact else {}

@@ -55,7 +55,7 @@ def command(
         files=client.object_names(list(paths), prefix),
         use_case=use_case,
         timeout=timeout,
-        console=Console(stderr=True),
+        console=Console(stderr=True, soft_wrap=True),
     )
     failed = [r for r in results if r.status not in ("done", "skipped")]
     click.echo(

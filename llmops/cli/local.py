@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from llmops import targets
+from llmops.local import snapshot
 from llmops.local.platform import ENV_STATE_DIR, LocalPlatform
 from llmops.local.state import DEFAULT_STATE_DIR, DEFAULT_TTL_SECONDS
 
@@ -80,26 +81,31 @@ def up(
     if as_json:
         click.echo(json.dumps(platform.info, indent=2, sort_keys=True))
         return
+    # What a person reads goes to stderr; stdout holds only the `export`
+    # lines, so that `eval "$(llmops local up)"` points a shell at it.
     verb = "reused the platform running" if platform.reused else "started the platform"
     click.echo(
         f"{verb} in {platform.state.root} ({time.monotonic() - started:.1f} s); "
-        f"it stops by itself at {platform.info['expires_at']}"
+        f"it stops by itself at {platform.info['expires_at']}",
+        err=True,
     )
     restored = platform.info.get("restored_objects", 0)
     if restored and not platform.reused:
         click.echo(
             f"  restored {restored} objects (documents, chunk text, prompt "
-            "templates) saved by the last `llmops local down`"
+            "templates) saved when the platform last stopped",
+            err=True,
         )
     for name, url in sorted(platform.info["endpoints"].items()):
         if isinstance(url, dict):
             for event_type, function_url in sorted(url.items()):
                 click.echo(
-                    f"  function {event_type.rsplit('.', 1)[-1]:<10} {function_url}"
+                    f"  function {event_type.rsplit('.', 1)[-1]:<10} {function_url}",
+                    err=True,
                 )
         else:
-            click.echo(f"  {name:<19} {url}")
-    click.echo("# point a shell at it:")
+            click.echo(f"  {name:<19} {url}", err=True)
+    click.echo('# point a shell at it: eval "$(llmops local up)"', err=True)
     for key, value in sorted(platform.env().items()):
         click.echo(f"export {key}={shlex.quote(value)}")
 
@@ -120,6 +126,17 @@ def down(state_dir: Path) -> None:
         return
     for part in stopped:
         click.echo(f"stopped {part.name} (pid {part.pid})")
+    saved = platform.state.root / "storage"
+    if snapshot.exists(saved):
+        click.echo(
+            f"saved {len(snapshot.names(saved))} objects (documents, chunk text, "
+            f"prompt templates) in {saved}; the next `llmops local up` restores them"
+        )
+    else:
+        click.echo(
+            "no storage was saved (see the supervisor's log); the next "
+            "`llmops local up` starts with storage and index empty"
+        )
 
 
 @command.command()

@@ -74,6 +74,10 @@ OUTPUT_USE_CASES = contract.OUTPUT_USE_CASES
 OUTPUT_DEFAULT_USE_CASE = contract.OUTPUT_DEFAULT_USE_CASE
 
 
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
 def templates() -> ModuleType:
     """The ``pipeline_templates`` package: installed, or this repository's."""
     try:
@@ -694,9 +698,9 @@ def run_local_command(
             "--stack-outputs FILE`"
         )
     click.echo(f"baseline model: {run.model}")
-    click.echo(f"training file: {run.files['train']} ({run.rows['train']} rows)")
+    click.echo(f"training file: {run.files['train']} ({_rows(run.rows['train'])})")
     click.echo(
-        f"evaluation file: {run.files['evaluation']} ({run.rows['evaluation']} rows, "
+        f"evaluation file: {run.files['evaluation']} ({_rows(run.rows['evaluation'])}, "
         f"{run.rows['evaluated']} with a logged answer)"
     )
     if run.rows["evaluated"] == 0:

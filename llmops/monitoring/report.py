@@ -44,6 +44,10 @@ class ReportData:
         return self.views.get(view, [])
 
 
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
 def collect(
     tables: TableStore,
     *,
@@ -362,12 +366,12 @@ def _table(rows: Sequence[Row]) -> str:
         for row in rows[:MAX_TABLE_ROWS]
     )
     more = (
-        f"<p class=note>{len(rows) - MAX_TABLE_ROWS} more rows not shown.</p>"
+        f"<p class=note>{_rows(len(rows) - MAX_TABLE_ROWS)} more not shown.</p>"
         if len(rows) > MAX_TABLE_ROWS
         else ""
     )
     return (
-        f"<details><summary>{len(rows)} rows</summary><table><tr>{head}</tr>"
+        f"<details><summary>{_rows(len(rows))}</summary><table><tr>{head}</tr>"
         f"{body}</table>{more}</details>"
     )
 
@@ -444,7 +448,12 @@ def summary(data: ReportData) -> str:
     lines = [
         (
             f"since {data.since}: {interactions} interactions, {given} feedback rows "
-            f"(+{positive} / -{negative})"
+            f"(+{positive} / -{negative}"
+            + (
+                f"; {other} preferences, corrections, comments or neutral ratings)"
+                if (other := given - positive - negative)
+                else ")"
+            )
         ),
         (
             f"conversations {conversations}, mean turns "

@@ -117,6 +117,18 @@ class Example:
     model: str
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Writes text that holds line breaks as a ``|`` block."""
+
+
+def _text_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _text_block)
+
+
 @dataclass(frozen=True)
 class RenderedPrompt:
     """A template rendered with its variables, ready for a model call."""
@@ -174,9 +186,14 @@ class PromptTemplate:
         return doc
 
     def to_yaml(self) -> str:
-        """The canonical document as YAML, keys in a stable order."""
-        return yaml.safe_dump(
-            self.to_dict(), sort_keys=True, allow_unicode=True, width=88
+        """The canonical document as YAML, keys in a stable order, multi-line
+        text as literal blocks (as a team writes its template files)."""
+        return yaml.dump(
+            self.to_dict(),
+            Dumper=_BlockDumper,
+            sort_keys=True,
+            allow_unicode=True,
+            width=88,
         )
 
     def content_hash(self) -> str:

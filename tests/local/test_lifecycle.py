@@ -76,7 +76,10 @@ def test_cli_up_reuse_status_down_leaves_no_process_behind(tmp_path: Path) -> No
         "600",
     )
     assert started.returncode == 0, started.stderr
-    assert "started the platform" in started.stdout
+    assert "started the platform" in started.stderr
+    # stdout is only the environment, for `eval "$(llmops local up)"`.
+    exports = started.stdout.splitlines()
+    assert exports and all(line.startswith("export ") for line in exports)
     assert "export STORAGE_EMULATOR_HOST=http://127.0.0.1:" in started.stdout
     pids = _recorded_pids(state)
     assert set(pids) == {
@@ -95,7 +98,7 @@ def test_cli_up_reuse_status_down_leaves_no_process_behind(tmp_path: Path) -> No
         "up", "--state-dir", str(state), "--function-source", str(_FUNCTION)
     )
     assert again.returncode == 0, again.stderr
-    assert "reused the platform" in again.stdout
+    assert "reused the platform" in again.stderr
     assert _recorded_pids(state) == pids
 
     status = _llmops("status", "--state-dir", str(state))
@@ -106,6 +109,7 @@ def test_cli_up_reuse_status_down_leaves_no_process_behind(tmp_path: Path) -> No
     assert stopped.returncode == 0, stopped.stderr
     for name, pid in pids.items():
         assert f"stopped {name} (pid {pid})" in stopped.stdout
+    assert "the next `llmops local up` restores them" in stopped.stdout
     assert not _group_members(set(pids.values()))
     assert not (state / "platform.json").exists()
 
