@@ -150,6 +150,17 @@ def status(state_dir: Path, as_json: bool) -> None:
         return
     if not report["parts"]:
         click.echo(f"no platform in {report['state_dir']}")
+        last = LocalPlatform(state_dir, function_source=None).last_stop()
+        if last:
+            saved = last.get("saved_objects")
+            click.echo(
+                f"  it stopped at {last.get('stopped_at')} ({last.get('reason')}); "
+                + (
+                    f"{saved} objects saved for the next `llmops local up`"
+                    if saved is not None
+                    else "nothing was saved"
+                )
+            )
         raise SystemExit(1)
     state = "running" if report["running"] else "degraded"
     click.echo(f"{state} in {report['state_dir']}, until {report['expires_at']}")

@@ -308,6 +308,10 @@ class LocalPlatform:
         """Bucket names by role: docs, chunks, prompts."""
         return dict(self._running()["buckets"])
 
+    def last_stop(self) -> dict[str, Any] | None:
+        """When and why the platform in this folder last stopped, if it did."""
+        return self.state.read(self.state.stop_file)
+
     def status(self) -> dict[str, Any]:
         """Whether each part runs, with its pid, port and log."""
         info = self.state.read(self.state.platform_file)

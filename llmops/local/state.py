@@ -7,6 +7,7 @@ Everything a running platform owns lives under one folder::
     children.json       the children's pids, from the moment they are spawned
     request.json        what to start (a PlatformConfig)
     startup-failure.json  which part failed to start, and the tail of its log
+    last-stop.json      when and why the platform last stopped, what it saved
     relay.jsonl         one line per delivery attempt
     dead-letter.jsonl   events that exhausted their attempts
     logs/<part>.log     each process's output
@@ -102,6 +103,11 @@ class StateDir:
     @property
     def failure_file(self) -> Path:
         return self.root / "startup-failure.json"
+
+    @property
+    def stop_file(self) -> Path:
+        """When and why the supervisor last stopped, and what it saved."""
+        return self.root / "last-stop.json"
 
     @property
     def relay_log(self) -> Path:

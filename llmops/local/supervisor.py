@@ -662,6 +662,17 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("local.stopping reason=%s", reason)
     supervisor.stop()
     state.remove(state.platform_file, state.children_file)
+    saved = supervisor.snapshot_dir
+    state.write(
+        state.stop_file,
+        {
+            "stopped_at": dt.datetime.now(dt.UTC).isoformat(),
+            "reason": reason,
+            "saved_objects": (
+                len(snapshot.names(saved)) if snapshot.exists(saved) else None
+            ),
+        },
+    )
     logger.info("local.stopped")
     return 0
 

@@ -116,6 +116,7 @@ def test_cli_up_reuse_status_down_leaves_no_process_behind(tmp_path: Path) -> No
     after = _llmops("status", "--state-dir", str(state))
     assert after.returncode == 1
     assert "no platform" in after.stdout
+    assert "(asked to stop);" in after.stdout and "objects saved" in after.stdout
     assert "nothing was running" in _llmops("down", "--state-dir", str(state)).stdout
 
 
