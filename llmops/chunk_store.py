@@ -101,6 +101,17 @@ class ChunkStore:
             return None, 0
         return Manifest(**json.loads(stored.data)), stored.generation
 
+    def manifests(self) -> list[Manifest]:
+        """Every document's manifest, tombstones included."""
+        found = []
+        for path in self._store.list(self.bucket, _MANIFESTS):
+            try:
+                stored = self._store.read(self.bucket, path)
+            except NotFoundError:
+                continue  # deleted since it was listed
+            found.append(Manifest(**json.loads(stored.data)))
+        return found
+
     def write_manifest(self, manifest: Manifest, *, if_generation_match: int) -> int:
         """Write the manifest only if it is still at ``if_generation_match``."""
         return self._store.write(

@@ -89,6 +89,13 @@ def up(
         f"it stops by itself at {platform.info['expires_at']}",
         err=True,
     )
+    if platform.info.get("started_empty_after_crash") and not platform.reused:
+        click.echo(
+            "  warning: the platform did not stop cleanly last time, so nothing "
+            "was saved: storage and index start empty (documents and prompt "
+            "templates must be uploaded again; monitoring rows are kept)",
+            err=True,
+        )
     restored = platform.info.get("restored_objects", 0)
     if restored and not platform.reused:
         click.echo(

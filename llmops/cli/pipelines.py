@@ -107,6 +107,11 @@ def _key_values(pairs: Sequence[str], what: str) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InputError(f"{what} {pair!r} must be KEY=VALUE")
+        if key in values:
+            raise InputError(
+                f"{what} {key} is given twice ({values[key]!r} and {value!r}); "
+                "give it once"
+            )
         values[key] = value
     return values
 
@@ -348,18 +353,28 @@ def submit_job(
         else:
             repository = str(outputs[OUTPUT_TEMPLATE_REPOSITORY_URL]).rstrip("/")
             template_path = f"{repository}/{module.PIPELINE_NAME}/{tag}"
-        job = aiplatform.PipelineJob(
-            display_name=job_id,
-            template_path=template_path,
-            job_id=job_id,
-            pipeline_root=str(outputs[contract.OUTPUT_PIPELINE_ROOT]),
-            parameter_values=values,
-            labels=run_labels,
-            project=str(outputs[contract.OUTPUT_PROJECT]),
-            location=str(outputs[contract.OUTPUT_REGION]),
-            enable_caching=False,
-        )
-        job.submit(service_account=str(outputs[OUTPUT_PIPELINE_SERVICE_ACCOUNT]))
+        from google.auth.exceptions import DefaultCredentialsError
+
+        try:
+            job = aiplatform.PipelineJob(
+                display_name=job_id,
+                template_path=template_path,
+                job_id=job_id,
+                pipeline_root=str(outputs[contract.OUTPUT_PIPELINE_ROOT]),
+                parameter_values=values,
+                labels=run_labels,
+                project=str(outputs[contract.OUTPUT_PROJECT]),
+                location=str(outputs[contract.OUTPUT_REGION]),
+                enable_caching=False,
+            )
+            job.submit(service_account=str(outputs[OUTPUT_PIPELINE_SERVICE_ACCOUNT]))
+        except DefaultCredentialsError:
+            raise ConfigError(
+                "no Google Cloud credentials were found to submit the job; run "
+                "`gcloud auth application-default login` (or set "
+                "GOOGLE_APPLICATION_CREDENTIALS to a key file) and submit again; "
+                "nothing was submitted"
+            ) from None
     logger.info(
         "pipelines.submitted", extra={"fields": {"template": name, "job": job_id}}
     )
@@ -434,10 +449,21 @@ def run_local(
             "the local platform's BigQuery endpoint is not known; is it running "
             "(`llmops local status`)?"
         )
+    if not contract.USE_CASE_NAME.fullmatch(use_case):
+        raise InputError(
+            f"--use-case {use_case[:80]!r} is not a use-case name: "
+            f"{contract.USE_CASE_RULE}"
+        )
     store = open_table_store(project, dataset, bigquery_endpoint)
     model = current_model or most_called(
         store, use_case=use_case, template_name=template_name
     )
+    if not model and template_name and most_called(store, use_case=use_case):
+        raise InputError(
+            f"use case {use_case!r} has logged no interactions of template "
+            f"{template_name!r}; check --template-name (`llmops prompts list` "
+            "shows the templates), or leave it out to use every template"
+        )
     if not model:
         logged = [
             row["use_case"]

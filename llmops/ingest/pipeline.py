@@ -215,7 +215,7 @@ class IngestionPipeline:
             self._check_tables()
             if event.kind == "finalized":
                 outcome = self._finalized(event)
-                if outcome.status == "failed":
+                if outcome.status in ("failed", "skipped"):
                     self._note_kept_generation(outcome)
             else:
                 outcome = self._deleted(event)

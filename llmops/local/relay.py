@@ -315,6 +315,27 @@ class EventRelay:
                 return True
         return False
 
+    def redeliver(
+        self, event_type: str, bucket: str, name: str, generation: int
+    ) -> None:
+        """Deliver a storage notification the emulator cannot send again.
+
+        A start uses it for deletes a stop cut short: the object is gone from
+        the saved storage but its chunks are still indexed.
+        """
+        kind = {v: k for k, v in EVENT_TYPES.items()}[event_type]
+        payload = {"bucket": bucket, "name": name, "generation": str(generation)}
+        self._accept(
+            {
+                "eventType": kind,
+                "bucketId": bucket,
+                "objectId": name,
+                "objectGeneration": str(generation),
+            },
+            json.dumps(payload).encode(),
+            time.time(),
+        )
+
     def pending(self) -> int:
         """Deliveries waiting or in flight."""
         with self._ready:

@@ -137,4 +137,34 @@ def _read_index(folder: Path) -> dict[str, Any]:
             f"({index.get('format') if isinstance(index, dict) else '?'}); "
             f"this version reads format {FORMAT}"
         )
+    entries = index.get("objects")
+    if not isinstance(entries, list):
+        raise ValueError(f"{path} has no list of objects")
+    for position, entry in enumerate(entries):
+        problem = _entry_problem(entry)
+        if problem:
+            raise ValueError(f"{path}: object {position} {problem}")
     return index
+
+
+def _entry_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return "is not a mapping"
+    for key in ("bucket", "name", "file"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            return f"has no {key}"
+    # Object files live in the snapshot's own objects/ folder, by plain name.
+    if "/" in entry["file"] or entry["file"] in (".", ".."):
+        return f"names file {entry['file']!r} outside the snapshot's objects folder"
+    if not isinstance(entry.get("metadata") or {}, dict):
+        return "has metadata that is not a mapping"
+    return None
+
+
+def damaged(folder: Path) -> bool:
+    """Whether ``folder`` exists but holds no complete snapshot.
+
+    A start refuses it rather than treat it as no snapshot, which would empty
+    the index and, at the next stop, replace the objects left in it.
+    """
+    return folder.exists() and not exists(folder)

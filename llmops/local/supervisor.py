@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from llmops import contract as c
+from llmops.chunk_store import ChunkStore
 from llmops.errors import LlmopsError
 from llmops.local import processes, snapshot
 from llmops.local.processes import LOOPBACK, Child
@@ -287,8 +288,23 @@ class Supervisor:
         # crash) the vector index starts empty too, or it would hold
         # datapoints nothing can resolve or retire. Monitoring rows in
         # BigQuery are history and are always kept.
+        if snapshot.damaged(self.snapshot_dir):
+            raise StartupError(
+                "storage",
+                f"{self.snapshot_dir} holds no snapshot.json, so it is not a "
+                "complete saved storage; nothing was changed. Move the folder "
+                "away to start with storage and index empty, or put its "
+                "snapshot.json back",
+                None,
+            )
+        milvus_data = self.state.root / "milvus"
+        self.started_empty_after_crash = False
         if not snapshot.exists(self.snapshot_dir):
-            shutil.rmtree(self.state.root / "milvus", ignore_errors=True)
+            # Data here, but no snapshot: the last run did not stop cleanly.
+            self.started_empty_after_crash = milvus_data.exists() and any(
+                milvus_data.iterdir()
+            )
+            shutil.rmtree(milvus_data, ignore_errors=True)
         (self.state.root / "milvus").mkdir(parents=True, exist_ok=True)
         install_duckdb_extensions(self.state.root / "bigquery" / "home")
         ensure_key_file(self.state.root)
@@ -358,6 +374,7 @@ class Supervisor:
             "expires_at": (now + dt.timedelta(seconds=cfg.ttl_seconds)).isoformat(),
             "startup_seconds": round(time.monotonic() - started, 3),
             "restored_objects": restored,
+            "started_empty_after_crash": self.started_empty_after_crash,
         }
 
     def _wait_ready(
@@ -460,6 +477,17 @@ class Supervisor:
                 self.state.log("storage"),
             ) from error
         self.relay.settle({key: documents[key] for key in indexed if key in documents})
+        # Deletes a stop cut short: chunks indexed for a document that is no
+        # longer in the saved storage. Their delete events are sent again.
+        for manifest in ChunkStore(store, cfg.chunks_bucket).manifests():
+            if not manifest.deleted and (manifest.bucket, manifest.object) not in saved:
+                self.relay.redeliver(
+                    c.EVENT_DELETED,
+                    manifest.bucket,
+                    manifest.object,
+                    manifest.generation,
+                )
+                logger.info("local.delete_redelivered object=%s", manifest.object)
         logger.info(
             "local.storage_restored objects=%d to_ingest=%d",
             len(generations),
@@ -477,7 +505,6 @@ class Supervisor:
         platform stopped.
         """
         from llmops.backends.bigquery import BigQueryTableStore
-        from llmops.chunk_store import ChunkStore
 
         cfg = self.config
         tables = BigQueryTableStore.for_emulator(

@@ -643,7 +643,14 @@ def _check_interaction(
     """Refuse values no row should hold, naming the argument."""
     for name, value in (("prompt", prompt), ("response", response)):
         if not isinstance(value, str):
-            raise InputError(f"{name} must be a string, got {type(value).__name__}")
+            hint = (
+                " or the RenderedPrompt that prompt.render(...) returns"
+                if name == "prompt" and hasattr(value, "render")
+                else ""
+            )
+            raise InputError(
+                f"{name} must be a string{hint}, got {type(value).__name__}"
+            )
     if not isinstance(model_name, str) or not model_name.strip():
         raise InputError("model_name must name the model that answered")
     if latency_ms is not None and (

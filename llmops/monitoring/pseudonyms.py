@@ -39,7 +39,10 @@ def pseudonym_key_from_env(env: Mapping[str, str] | None = None) -> bytes:
                 "it at the file holding the key, or set "
                 f"{ENV_PSEUDONYM_KEY} instead"
             ) from None
-        return check_key(text.strip().encode("utf-8"))
+        try:
+            return check_key(text.strip().encode("utf-8"))
+        except ConfigError as error:
+            raise ConfigError(f"{ENV_PSEUDONYM_KEY_FILE}={path}: {error}") from None
     raise ConfigError(
         f"{ENV_PSEUDONYM_KEY} is not set; set it to a secret of at least "
         f"{MIN_KEY_BYTES} characters (in the cloud, from Secret Manager), or "
@@ -71,12 +74,13 @@ LOCAL_DEAD_LETTER_FILE = "monitoring-dead-letter.jsonl"
 
 
 def local_pseudonym_key(state_dir: Path) -> bytes:
-    """The local platform's key: LLMOPS_PSEUDONYM_KEY, else a secret kept in its folder.
+    """The local platform's key: LLMOPS_PSEUDONYM_KEY or LLMOPS_PSEUDONYM_KEY_FILE,
+    else a secret kept in its folder.
 
     The file is created on first use, readable by its owner only, so that the
     logger and ``erase-user`` on one machine agree without any setup.
     """
-    if os.environ.get(ENV_PSEUDONYM_KEY):
+    if os.environ.get(ENV_PSEUDONYM_KEY) or os.environ.get(ENV_PSEUDONYM_KEY_FILE):
         return pseudonym_key_from_env()
     return check_key(ensure_key_file(state_dir).read_text().strip().encode("utf-8"))
 

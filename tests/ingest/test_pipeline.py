@@ -141,6 +141,17 @@ def test_an_unreadable_overwrite_keeps_the_previous_version_searchable(
     )
 
 
+def test_an_empty_overwrite_is_skipped_and_says_the_old_text_stays(world) -> None:
+    """An empty upload over a document keeps its text searchable, and says so."""
+    first = world.upload("a.txt", long_text("alpha", 20))
+    world.pipeline.handle(first)
+    kept = world.ids("a.txt")
+    outcome = world.pipeline.handle(world.upload("a.txt", b""))
+    assert outcome.status == "skipped"
+    assert f"previous version (generation {first.generation}) stays" in outcome.reason
+    assert world.ids("a.txt") == kept
+
+
 def test_delete_removes_every_datapoint_and_the_text(world) -> None:
     """Deleting the indexed generation leaves no datapoint, chunk file or manifest."""
     event = world.upload("a.txt", long_text("alpha", 40))

@@ -274,3 +274,15 @@ def test_running_platform_restores_a_damaged_record(start_local_platform) -> Non
             pass
         time.sleep(0.2)
     assert json.loads(record.read_text()) == expected
+
+
+def test_a_storage_folder_without_its_snapshot_index_is_refused(tmp_path: Path) -> None:
+    """A start does not take a damaged saved storage for none, nor empty it."""
+    saved = tmp_path / "storage" / "objects"
+    saved.mkdir(parents=True)
+    (saved / "00000000").write_text("a saved document")
+    platform = LocalPlatform(tmp_path, function_source=None, ttl_seconds=60)
+    with pytest.raises(TransientError, match="holds no snapshot.json"):
+        platform.start()
+    assert (saved / "00000000").read_text() == "a saved document"
+    assert not (tmp_path / "platform.json").exists()

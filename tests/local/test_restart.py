@@ -32,7 +32,7 @@ TEXT = (
     "visibility drops below one nautical mile. "
 ) * 3
 KEPT, GONE, LATE = "kb/lighthouse.txt", "kb/ferry.txt", "kb/harbour.txt"
-WAITING = "kb/pier.txt"
+WAITING, CUT = "kb/pier.txt", "kb/quay.txt"
 
 
 class Stores:
@@ -102,8 +102,10 @@ def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both
     with running(tmp_path) as (platform, stores):
         stores.upload(KEPT, TEXT)
         stores.upload(GONE, "The ferry leaves at nine. " * 5)
-        stores.wait_for(KEPT, "done")
-        stores.wait_for(GONE, "done")
+        stores.upload(CUT, "The quay lights switch on at dusk. " * 5)
+        for name in (KEPT, GONE, CUT):
+            stores.wait_for(name, "done")
+        assert stores.ids(CUT)
         kept_ids = stores.ids(KEPT)
         stores.registry.push(template, author="ana")
         stores.registry.promote("answer", 1, "prod", author="ana")
@@ -125,6 +127,11 @@ def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both
             "metadata": {},
         }
     )
+    # A document deleted just before the stop, its delete event not yet
+    # handled: gone from the saved storage, its chunks still indexed.
+    index["objects"] = [
+        e for e in index["objects"] if (e["bucket"], e["name"]) != ("llmops-docs", CUT)
+    ]
     index_file.write_text(json.dumps(index))
 
     with running(tmp_path) as (platform, stores):
@@ -135,6 +142,10 @@ def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both
         # The one never ingested is ingested now; the others are not again.
         stores.wait_for(WAITING, "done")
         assert stores.top_hit("is the pier open?") == WAITING
+        # The cut-short delete is handled now.
+        stores.wait_for(CUT, "deleted")
+        assert stores.ids(CUT) == []
+        assert platform.info["started_empty_after_crash"] is False
         assert [r["status"] for r in stores.rows(KEPT)] == ["done"]
 
         # What was restored behaves as stored: a delete removes its chunks.
@@ -154,6 +165,7 @@ def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both
     with running(tmp_path) as (platform, stores):
         try:
             assert platform.info["restored_objects"] == 0
+            assert platform.info["started_empty_after_crash"] is True
             assert stores.objects.list(stores.settings.docs_bucket) == []
             assert stores.ids(LATE) == [] and stores.ids(KEPT) == []
             assert stores.registry.names() == []

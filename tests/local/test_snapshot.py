@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,37 @@ def test_an_unreadable_snapshot_is_named_and_kept(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"snapshot.json is not a readable snapshot"):
         snapshot.restore(target, folder)
     assert target.live == {} and snapshot.exists(folder)
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"bucket": "docs", "name": "a", "file": "../../pseudonym.key"}, "outside"),
+        ({"bucket": "docs", "name": "a"}, "has no file"),
+        ("just text", "is not a mapping"),
+        ({"bucket": "docs", "name": "a", "file": "x", "metadata": [1]}, "metadata"),
+    ],
+)
+def test_a_snapshot_entry_of_the_wrong_shape_is_named(
+    tmp_path: Path, entry: object, problem: str
+) -> None:
+    """Entries are checked before anything is written; files stay inside."""
+    folder = tmp_path / "storage"
+    snapshot.save(_store(), ["docs"], folder)
+    index = json.loads((folder / "snapshot.json").read_text())
+    index["objects"].append(entry)
+    (folder / "snapshot.json").write_text(json.dumps(index))
+    target = MemoryObjectStore()
+    with pytest.raises(ValueError, match=rf"object 2 .*{problem}"):
+        snapshot.restore(target, folder)
+    assert target.live == {}
+
+
+def test_a_folder_without_its_index_counts_as_damaged(tmp_path: Path) -> None:
+    """Objects without snapshot.json are not taken for "no snapshot"."""
+    folder = tmp_path / "storage"
+    assert not snapshot.damaged(folder)
+    snapshot.save(_store(), ["docs"], folder)
+    assert not snapshot.damaged(folder)
+    (folder / "snapshot.json").rename(tmp_path / "elsewhere.json")
+    assert snapshot.damaged(folder) and not snapshot.exists(folder)

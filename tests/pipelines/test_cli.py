@@ -509,3 +509,52 @@ def test_a_malformed_use_cases_output_is_refused(
     with pytest.raises(ConfigError, match="useCases must map"):
         _submit(stack_outputs, "--use-case", "support")
     assert recording_jobs == []
+
+
+def test_submit_without_credentials_says_how_to_log_in(
+    monkeypatch: pytest.MonkeyPatch, stack_outputs: Path
+) -> None:
+    """No application-default credentials is a clear error, not a traceback."""
+    from google.auth.exceptions import DefaultCredentialsError
+    from google.cloud import aiplatform
+
+    from llmops.errors import ConfigError
+
+    class NoCredentials(RecordingPipelineJob):
+        def submit(self, *, service_account: str) -> None:
+            raise DefaultCredentialsError("Your default credentials were not found")
+
+    monkeypatch.setattr(aiplatform, "PipelineJob", NoCredentials)
+    with pytest.raises(ConfigError, match="gcloud auth application-default login"):
+        _run(
+            "submit",
+            "evaluation",
+            "--stack-outputs",
+            str(stack_outputs),
+            "--use-case",
+            "support",
+            "--param",
+            "model_name=gemini-2.5-flash",
+        )
+
+
+def test_a_parameter_given_twice_is_refused(
+    recording_jobs: list[RecordingPipelineJob], stack_outputs: Path
+) -> None:
+    """`--param epochs=1 --param epochs=2` names the parameter, submits nothing."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError, match="--param epochs is given twice"):
+        _run(
+            "submit",
+            "supervised-tuning",
+            "--stack-outputs",
+            str(stack_outputs),
+            "--use-case",
+            "support",
+            "--param",
+            "epochs=1",
+            "--param",
+            "epochs=2",
+        )
+    assert recording_jobs == []

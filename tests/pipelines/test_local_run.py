@@ -290,3 +290,33 @@ def test_local_run_of_the_evaluation_pipeline_records_the_run(
         "SELECT DISTINCT pipeline, model_name FROM {dataset}.evaluations", {}
     )
     assert rows == [{"pipeline": "evaluation", "model_name": seed.MODEL}]
+
+
+def test_run_local_names_a_template_filter_that_matches_nothing(
+    local_emulators: LocalPlatform,
+    seeded: BigQueryTableStore,
+    tmp_path: Path,
+    kfp_local_reset: None,
+) -> None:
+    """A --template-name with no interactions is blamed, not the use case."""
+    from llmops.errors import InputError
+
+    with pytest.raises(InputError, match="no interactions of template 'nosuch'"):
+        cli.run_local(
+            "preference-tuning",
+            project="local",
+            dataset=seeded.dataset,
+            bigquery_endpoint=local_emulators.bigquery_endpoint,
+            use_case=seed.USE_CASE,
+            output_dir=tmp_path,
+            template_name="nosuch",
+        )
+    with pytest.raises(InputError, match="is not a use-case name"):
+        cli.run_local(
+            "preference-tuning",
+            project="local",
+            dataset=seeded.dataset,
+            bigquery_endpoint=local_emulators.bigquery_endpoint,
+            use_case="NoSuch_Case",
+            output_dir=tmp_path,
+        )

@@ -360,3 +360,36 @@ def test_a_rendered_prompt_logs_its_text_and_names_its_template(
         ("Answer why briefly.", "answer", 4, "canary"),
         ("Answer why briefly.", "answer", 4, "prod"),
     ]
+
+
+def test_the_local_key_follows_a_key_file_when_one_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """erase-user on the local platform uses the app's key file, if it names one."""
+    monkeypatch.delenv("LLMOPS_PSEUDONYM_KEY", raising=False)
+    app_key = tmp_path / "app.key"
+    app_key.write_text("a" * 32)
+    monkeypatch.setenv("LLMOPS_PSEUDONYM_KEY_FILE", str(app_key))
+    assert local_pseudonym_key(tmp_path / "state") == b"a" * 32
+    app_key.write_text("short")
+    with pytest.raises(ConfigError, match=r"LLMOPS_PSEUDONYM_KEY_FILE=.*app.key: "):
+        local_pseudonym_key(tmp_path / "state")
+
+
+def test_a_prompt_object_is_refused_with_how_to_render_it(
+    local_tables: BigQueryTableStore, tmp_path: Path
+) -> None:
+    """Passing the Prompt instead of its rendering names the fix."""
+    from llmops.prompts.client import Prompt
+
+    template = parse_template(
+        {"name": "a", "model": "m", "variables": ["q"], "template": "{{ q }}"}
+    )
+    prompt = Prompt(template, "a", "prod", 1, template.content_hash(), "registry")
+    with (
+        _logger(local_tables, tmp_path) as log,
+        pytest.raises(
+            InputError, match=r"RenderedPrompt that prompt.render\(...\) returns"
+        ),
+    ):
+        log.log_interaction(prompt=prompt, response="r", model_name="m")
