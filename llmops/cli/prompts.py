@@ -54,6 +54,7 @@ def open_registry(stack_outputs: str | None, state: str | None) -> PromptRegistr
         runtime.object_store(settings),
         registry_bucket(target, state),
         events=runtime.table_store(settings),
+        cloud=target.kind != "local",
     )
 
 

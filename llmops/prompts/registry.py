@@ -220,6 +220,8 @@ def _decode(
     stored: Any,
     build: Callable[[Mapping[str, Any], str], Any],
     remedy: str,
+    *,
+    cloud: bool = True,
 ) -> Any:
     """Build a registry record from a stored object, or say which object is bad.
 
@@ -234,12 +236,16 @@ def _decode(
         return build(doc, source)
     except (ValueError, TypeError, KeyError, InputError) as error:
         what = f"missing field {error}" if isinstance(error, KeyError) else error
+        restore = (
+            "; or, as the bucket keeps earlier generations, list them with "
+            f"`gcloud storage ls -a {source}` and restore the last good one with "
+            f"`gcloud storage cp '{source}#GENERATION' {source}`"
+            if cloud
+            else ""
+        )
         raise CorruptObjectError(
             f"{source} (generation {stored.generation}) is not a registry record "
-            f"the platform wrote: {what}. Nothing was changed. {remedy}; or, as "
-            "the bucket keeps earlier generations, list them with `gcloud storage "
-            f"ls -a {source}` and restore the last good one with `gcloud storage "
-            f"cp '{source}#GENERATION' {source}`"
+            f"the platform wrote: {what}. Nothing was changed. {remedy}{restore}"
         ) from None
 
 
@@ -276,12 +282,15 @@ class PromptRegistry:
         bucket: str,
         *,
         events: TableStore | None = None,
+        cloud: bool = True,
     ) -> None:
         if not bucket:
             raise ConfigError("the prompt registry needs its bucket name")
         self._objects = objects
         self.bucket = bucket
         self._events = events
+        # On an emulator the gcloud commands for old generations do not apply.
+        self._cloud = cloud
 
     # -- Reading ---------------------------------------------------------------
 
@@ -330,6 +339,7 @@ class PromptRegistry:
             build,
             "It is never served; push the template again to store its content "
             "as a new version",
+            cloud=self._cloud,
         )
 
     def latest(self, name: str) -> TemplateVersion | None:
@@ -579,6 +589,7 @@ class PromptRegistry:
             lambda doc, _source: LabelState.from_json(doc),
             f"`llmops prompts promote {name}:VERSION {label}` sets the label "
             "again and keeps the damaged object aside",
+            cloud=self._cloud,
         )
         return state, stored.generation
 

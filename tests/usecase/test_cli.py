@@ -124,6 +124,10 @@ def test_list_shows_a_damaged_label_and_every_other_template(
     assert f"`llmops prompts promote {name}:VERSION prod` sets it again" in (
         listed.output
     )
+    shown = _run(platform, prompts_cli.command, "show", f"{name}@prod")
+    assert "sets the label again" in str(shown.exception)
+    # The emulator is not Cloud Storage: no gcloud advice for it.
+    assert "gcloud" not in str(shown.exception)
     fixed = _run(platform, prompts_cli.command, "promote", f"{name}:1", "prod")
     assert fixed.exit_code == 0, fixed.output
     assert f"{name}  newest 1  (prod=1, staging=1)" in (
