@@ -27,6 +27,17 @@ def target_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def wait_option(default: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--timeout SECONDS``: how long a command waits, above zero."""
+    return click.option(
+        "--timeout",
+        default=default,
+        show_default=True,
+        type=click.FloatRange(min=0, min_open=True),
+        help="Seconds to wait.",
+    )
+
+
 def target_from(stack_outputs: str | None, state_dir: str | None) -> Target:
     target = resolve(stack_outputs, state_dir)
     target.activate()

@@ -8,7 +8,7 @@ import time
 import click
 
 from llmops import runtime
-from llmops.cli._options import target_from, target_options
+from llmops.cli._options import target_from, target_options, wait_option
 from llmops.contract import TABLE_INGESTION_EVENTS
 
 _DELETED_SQL = f"""
@@ -20,13 +20,7 @@ WHERE event_type = 'deleted' AND object IN UNNEST(@objects)
 
 @click.command("delete")
 @click.argument("objects", nargs=-1, required=True)
-@click.option(
-    "--timeout",
-    default=120.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to wait.",
-)
+@wait_option(120.0)
 @target_options
 def command(
     objects: tuple[str, ...],

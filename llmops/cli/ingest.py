@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from llmops import runtime
-from llmops.cli._options import target_from, target_options
+from llmops.cli._options import target_from, target_options, wait_option
 from llmops.contract import USE_CASE_NAME, USE_CASE_RULE
 from llmops.ingest import client
 
@@ -25,13 +25,7 @@ from llmops.ingest import client
     callback=lambda _ctx, _param, value: _use_case(value),
     help="File the documents under a use case (the stack's use-case name).",
 )
-@click.option(
-    "--timeout",
-    default=600.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="Seconds to wait.",
-)
+@wait_option(600.0)
 @target_options
 def command(
     paths: tuple[Path, ...],
