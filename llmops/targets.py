@@ -94,6 +94,16 @@ def local_target(folder: Path) -> Target:
             f"retry (a running platform rewrites it), or stop the platform with "
             f"`llmops local down --state-dir {folder}`"
         ) from None
+    supervisor = state.get("supervisor") if isinstance(state, dict) else None
+    if isinstance(supervisor, dict) and "pid" in supervisor:
+        from llmops.local.processes import alive
+
+        if not alive(int(supervisor["pid"]), supervisor.get("started")):
+            raise ConfigError(
+                f"the local platform recorded in {record} is not running (its "
+                f"supervisor, pid {supervisor['pid']}, has ended); start it again "
+                f"with `llmops local up --state-dir {folder}`"
+            )
     return Target("local", f"local platform in {folder}", env, {})
 
 

@@ -153,3 +153,24 @@ def test_impossible_timeouts_and_empty_names_are_refused_up_front(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_a_platform_whose_supervisor_has_ended_is_named(tmp_path: Path) -> None:
+    """A leftover platform.json does not send commands to dead emulators."""
+    import json
+    import subprocess
+    import sys
+
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "platform.json").write_text(
+        json.dumps({"env": {}, "supervisor": {"pid": int(ended.stdout), "started": 1}})
+    )
+    with pytest.raises(targets.ConfigError, match="is not running"):
+        targets.local_target(state)
