@@ -560,11 +560,17 @@ class PromptRegistry:
                 stack = state.stack[: state.stack.index(to_version) + 1]
             else:
                 if len(state.stack) < 2:
+                    repaired = [h for h in state.history if h.get("action") == "repair"]
+                    why = (
+                        "it was set again over a damaged label object, whose history "
+                        f"is kept at {repaired[-1].get('kept')}"
+                        if repaired
+                        else "every earlier promotion was already rolled back"
+                    )
                     raise InputError(
                         f"label {label!r} of {name!r} has no earlier version to roll "
-                        f"back to: it is at {state.version} and every earlier "
-                        "promotion was already rolled back; use `llmops prompts "
-                        "promote` to choose a version"
+                        f"back to: it is at {state.version} and {why}; use `llmops "
+                        "prompts promote` to choose a version"
                     )
                 stack = state.stack[:-1]
             entry = {
@@ -613,7 +619,11 @@ class PromptRegistry:
                     raise
                 # A promotion says where the label is to point, so it can
                 # replace a damaged label; the damaged object is kept aside.
-                state, generation = None, self._set_aside(name, label)
+                generation, kept = self._set_aside(name, label)
+                # The move starts a new history, which says where the old went.
+                state = LabelState(
+                    label, 0, (), ({"action": "repair", "kept": kept, "time": _now()},)
+                )
             new = move(state)
             try:
                 self._objects.write(
@@ -627,7 +637,7 @@ class PromptRegistry:
                 # The label moved under us; apply the move to what it is now.
                 logger.info("prompts.label_raced name=%s label=%s", name, label)
                 continue
-            previous = state.version if state is not None else None
+            previous = state.version if state is not None and state.version else None
             logger.info(
                 "prompts.label_moved name=%s label=%s action=%s version=%d previous=%s",
                 name,
@@ -651,8 +661,8 @@ class PromptRegistry:
             "change was being written; try again"
         )
 
-    def _set_aside(self, name: str, label: str) -> int:
-        """Copy a damaged label object aside; return the generation copied."""
+    def _set_aside(self, name: str, label: str) -> tuple[int, str]:
+        """Copy a damaged label object aside; return its generation and copy."""
         path = _label_object(name, label)
         stored = self._objects.read(self.bucket, path)
         kept = f"templates/{name}/damaged/label-{label}-{stored.generation}.json"
@@ -673,7 +683,7 @@ class PromptRegistry:
             self.bucket,
             kept,
         )
-        return stored.generation
+        return stored.generation, f"gs://{self.bucket}/{kept}"
 
     def _require_events(self) -> None:
         if self._events is None:

@@ -384,6 +384,9 @@ def test_a_damaged_label_is_named_and_a_promotion_sets_it_again(
     kept = f"templates/answer/damaged/label-prod-{generation}.json"
     assert local_object_store.read(registry_bucket, kept).data == damage
     assert registry.labels("answer") == {"prod": 1}
+    assert moved.previous_version is None
+    with pytest.raises(InputError, match=f"history is kept at gs://.*{kept}"):
+        registry.rollback("answer", "prod", author="ana")
 
 
 def _edit_version_one(store: GcsObjectStore, bucket: str, **template: str) -> None:
