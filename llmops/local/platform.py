@@ -32,6 +32,10 @@ from llmops.local.state import (
 )
 from llmops.settings import Settings
 
+# How long a stop waits for the supervisor: it lets deliveries finish (30 s at
+# most), then saves the storage, about 100 objects a second.
+STOP_TIMEOUT_SECONDS = 300.0
+
 logger = logging.getLogger(__name__)
 
 ENV_STATE_DIR = "LLMOPS_STATE_DIR"
@@ -218,7 +222,10 @@ class LocalPlatform:
             reap = self._supervisor.wait if self._supervisor is not None else None
             # The supervisor stops its children itself; give it time to.
             if processes.terminate_group(
-                pid, timeout=60.0, started=supervisor.get("started"), reap=reap
+                pid,
+                timeout=STOP_TIMEOUT_SECONDS,
+                started=supervisor.get("started"),
+                reap=reap,
             ):
                 stopped.append(Stopped("supervisor", pid))
         for record in running:
