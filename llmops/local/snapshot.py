@@ -119,10 +119,16 @@ def restore(
             metadata=entry.get("metadata") or None,
         )
     if consume:
-        previous = folder.with_name(folder.name + "-previous")
-        shutil.rmtree(previous, ignore_errors=True)
-        os.replace(folder, previous)
+        consume_snapshot(folder)
     return written
+
+
+def consume_snapshot(folder: Path) -> None:
+    """Move a restored snapshot aside, as ``storage-previous``, so that a start
+    after a crash finds none to restore."""
+    previous = folder.with_name(folder.name + "-previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    os.replace(folder, previous)
 
 
 def _read_index(folder: Path) -> dict[str, Any]:

@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 DUCKDB_EXTENSIONS = ("spatial", "avro")
 # How long a stop waits for storage events still being delivered to finish.
 DRAIN_SECONDS = 30.0
+# How long a stop waits for Milvus to finish building the index it flushed.
+INDEX_BUILD_SECONDS = 60.0
 
 
 class StartupError(LlmopsError):
@@ -463,10 +465,22 @@ class Supervisor:
             restored = snapshot.restore(
                 store, folder, [cfg.chunks_bucket, cfg.prompts_bucket], consume=False
             )
-            indexed = self._handled(store, ends, saved)
+            indexed = (
+                self._handled(store, ends, saved) if self._index_loads(ends) else set()
+            )
             self.relay.ignore(indexed)
-            documents = snapshot.restore(store, folder, [cfg.docs_bucket])
+            documents = snapshot.restore(
+                store, folder, [cfg.docs_bucket], consume=False
+            )
             generations = {**restored, **documents}
+            # Deletes a stop cut short: chunks indexed for a document that is
+            # no longer in the saved storage.
+            orphans = [
+                m
+                for m in ChunkStore(store, cfg.chunks_bucket).manifests()
+                if not m.deleted and (m.bucket, m.object) not in saved
+            ]
+            snapshot.consume_snapshot(folder)
         except Exception as error:
             self.relay.settle({})
             raise StartupError(
@@ -477,23 +491,45 @@ class Supervisor:
                 self.state.log("storage"),
             ) from error
         self.relay.settle({key: documents[key] for key in indexed if key in documents})
-        # Deletes a stop cut short: chunks indexed for a document that is no
-        # longer in the saved storage. Their delete events are sent again.
-        for manifest in ChunkStore(store, cfg.chunks_bucket).manifests():
-            if not manifest.deleted and (manifest.bucket, manifest.object) not in saved:
-                self.relay.redeliver(
-                    c.EVENT_DELETED,
-                    manifest.bucket,
-                    manifest.object,
-                    manifest.generation,
-                )
-                logger.info("local.delete_redelivered object=%s", manifest.object)
+        for manifest in orphans:
+            # Their delete events are sent again, so no chunk outlives them.
+            self.relay.redeliver(
+                c.EVENT_DELETED, manifest.bucket, manifest.object, manifest.generation
+            )
+            logger.info("local.delete_redelivered object=%s", manifest.object)
         logger.info(
             "local.storage_restored objects=%d to_ingest=%d",
             len(generations),
             len(documents) - len(indexed),
         )
         return len(generations)
+
+    def _index_loads(self, ends: dict[str, Any]) -> bool:
+        """Whether the saved vector index loads; if not, drop it to rebuild.
+
+        An index Milvus cannot read back (its process was killed while it
+        wrote the files) is dropped, and every restored document is then
+        ingested again, so search never runs on a part of the index.
+        """
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri=ends["milvus"], timeout=30)
+        try:
+            for collection in client.list_collections():
+                try:
+                    client.load_collection(collection)
+                except Exception as error:  # pymilvus raises many kinds
+                    logger.warning(
+                        "local.index_unreadable collection=%s error=%s; it is "
+                        "dropped and the documents are ingested again",
+                        collection,
+                        str(error)[:200],
+                    )
+                    client.drop_collection(collection)
+                    return False
+            return True
+        finally:
+            client.close()
 
     def _handled(
         self, store: Any, ends: dict[str, Any], saved: dict[tuple[str, str], int]
@@ -539,8 +575,19 @@ class Supervisor:
 
             client = MilvusClient(uri=self.endpoints()["milvus"], timeout=10)
             try:
+                deadline = time.monotonic() + INDEX_BUILD_SECONDS
                 for collection in client.list_collections():
                     client.flush(collection)
+                    # A flush seals segments and starts building their index;
+                    # stopped half-way, the index file on disk is truncated.
+                    for index in client.list_indexes(collection):
+                        while time.monotonic() < deadline:
+                            info = client.describe_index(collection, index)
+                            if info.get("state") == "Finished" and not int(
+                                info.get("pending_index_rows") or 0
+                            ):
+                                break
+                            time.sleep(0.1)
             finally:
                 client.close()
         except Exception:
@@ -626,6 +673,8 @@ class Supervisor:
                 self._save_storage(child)
             elif child.name == "milvus":
                 self._flush_index(child)
+                child.stop(timeout=15.0)  # time to close its files
+                continue
             child.stop()
             logger.info("local.child_stopped name=%s pid=%d", child.name, child.pid)
 

@@ -173,3 +173,28 @@ def test_clean_restart_keeps_documents_index_and_prompts_and_a_crash_clears_both
             assert [r["status"] for r in stores.rows(KEPT)] == ["done"]
         finally:
             platform.stop()
+
+
+def test_an_index_milvus_cannot_read_back_is_rebuilt_from_the_saved_documents(
+    tmp_path: Path,
+) -> None:
+    """Truncated index files (a Milvus killed while writing) cost a re-ingestion,
+    never a platform that will not start or a search over half an index."""
+    with running(tmp_path) as (platform, stores):
+        stores.upload(KEPT, TEXT)
+        stores.wait_for(KEPT, "done")
+        platform.stop()
+    damaged = list((tmp_path / "milvus").rglob("*.idx"))
+    assert damaged, "the flushed index has files on disk"
+    for path in damaged:
+        path.write_bytes(path.read_bytes()[:16])
+
+    with running(tmp_path) as (platform, stores):
+        try:
+            deadline = time.monotonic() + 120
+            while [r["status"] for r in stores.rows(KEPT)] != ["done", "done"]:
+                assert time.monotonic() < deadline, "the document was not re-ingested"
+                time.sleep(0.25)
+            assert stores.top_hit("when do fog horns sound?") == KEPT
+        finally:
+            platform.stop()
