@@ -70,8 +70,6 @@ _OWN_LABELS = {
     "pipeline": "the NAME argument sets it",
     "use-case": "--use-case sets it",
 }
-OUTPUT_USE_CASES = contract.OUTPUT_USE_CASES
-OUTPUT_DEFAULT_USE_CASE = contract.OUTPUT_DEFAULT_USE_CASE
 
 
 def _rows(count: int) -> str:
@@ -244,14 +242,14 @@ def _stack(outputs_file: Path) -> Mapping[str, Any]:
             "pipeline-templates component, and save the outputs again with "
             "`pulumi stack output --json`"
         )
-    use_cases = outputs.get(OUTPUT_USE_CASES)
+    use_cases = outputs.get(contract.OUTPUT_USE_CASES)
     if use_cases is not None and not (
         isinstance(use_cases, Mapping | list)
         and all(isinstance(name, str) for name in use_cases)
     ):
         raise ConfigError(
-            f"stack outputs file {outputs_file}: {OUTPUT_USE_CASES} must map each "
-            "use case's name to its details; save the outputs again with "
+            f"stack outputs file {outputs_file}: {contract.OUTPUT_USE_CASES} must "
+            "map each use case's name to its details; save the outputs again with "
             "`pulumi stack output --json`"
         )
     return outputs
@@ -259,12 +257,12 @@ def _stack(outputs_file: Path) -> Mapping[str, Any]:
 
 def stack_use_cases(outputs: Mapping[str, Any]) -> list[str] | None:
     """The use cases the stack declares, or None when its outputs do not say."""
-    declared = outputs.get(OUTPUT_USE_CASES)
+    declared = outputs.get(contract.OUTPUT_USE_CASES)
     if declared is None:
         return None
     names = {str(name) for name in declared}
     # A stack without declared use cases logs under its default one.
-    default = outputs.get(OUTPUT_DEFAULT_USE_CASE)
+    default = outputs.get(contract.OUTPUT_DEFAULT_USE_CASE)
     if isinstance(default, str) and default:
         names.add(default)
     return sorted(names)

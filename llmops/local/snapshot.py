@@ -79,7 +79,7 @@ def exists(folder: Path) -> bool:
 
 def names(folder: Path) -> set[tuple[str, str]]:
     """The (bucket, object) pairs a snapshot holds."""
-    return {(e["bucket"], e["name"]) for e in _read_index(folder)["objects"]}
+    return set(generations(folder))
 
 
 def generations(folder: Path) -> dict[tuple[str, str], int]:

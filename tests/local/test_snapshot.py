@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llmops.backends.base import StoredObject
 from llmops.errors import TransientError
 from llmops.local import snapshot
 from tests.ingest.fakes import MemoryObjectStore
@@ -59,7 +60,9 @@ def test_save_then_restore_gives_the_same_objects_with_new_generations(
 
 
 class _FailingReads(MemoryObjectStore):
-    def read(self, bucket: str, name: str, generation: int | None = None):  # type: ignore[override]
+    def read(
+        self, bucket: str, name: str, generation: int | None = None
+    ) -> StoredObject:
         if name == "empty.txt":
             raise TransientError("storage emulator went away")
         return super().read(bucket, name, generation)
